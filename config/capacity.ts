@@ -1,0 +1,434 @@
+/**
+ * The capacity plan: one target concurrency (and a request profile) in, every tuning number out.
+ *
+ * This is the only place a tuning number is derived. Constructs and templates receive a `Plan` and copy
+ * its numbers; they never compute one. Each formula has a one-line comment saying why. A config the plan
+ * cannot satisfy yields `PlanIssue`s naming the config key to change, how far off it is, and the way out.
+ */
+import { DATABASE_SIZES, DROPLET_SIZES, LOAD_BALANCER_NODE_PRICE_MONTHLY_USD, type DatabaseSize, type DropletSize } from './catalog.js';
+import type { EnvironmentConfig } from './schema.js';
+
+/** Per-item costs and policy constants; each states where it comes from. */
+export const PLAN_CONSTANTS = {
+  /** Plan droplets at this share of their CPU ceiling, leaving room for bursts and deploys. */
+  targetCpuUtilization: 0.7,
+  /** Shared-CPU (s-*) droplets are burstable; count them at half a dedicated vCPU. */
+  sharedCpuFactor: 0.5,
+  /** Load above the even share a droplet, a Gunicorn worker or an Nginx worker must absorb (uneven balancing). */
+  unevenShareHeadroom: 1.25,
+  /** One LB node: 10,000 concurrent connections and 10,000 requests/s (DO docs, load-balancers/how-to/scale). */
+  lbNodeConnections: 10_000,
+  lbNodeRequestsPerSecond: 10_000,
+  lbMaxSizeUnit: 200,
+  /** Gevent workers per vCPU: one busy event loop per core, one more to cover C calls that block the loop. */
+  gunicornWorkersPerVcpu: 2,
+  /** File descriptors a Gunicorn worker holds besides client sockets: DB and cache pools, logs, the app. */
+  gunicornFdReserve: 1024,
+  /** Nginx file descriptors besides connections: log files, static files in flight, temp files. */
+  nginxFdReserve: 1024,
+  /** Idle client connections an Nginx worker keeps besides in-flight ones (LB backend keepalive). */
+  nginxIdleConnectionMargin: 512,
+  /** Idle keepalive connections to Gunicorn cached per Nginx worker (unix socket: cheap to reopen). */
+  nginxUpstreamKeepalive: 64,
+  /** Smallest accept queue we configure; the Linux default 4096 (5.4+) is the floor. */
+  minListenBacklog: 4096,
+  maxListenBacklog: 65_535,
+  /** Memory per in-flight request, KiB: greenlet + WSGI environ (48), Nginx buffers (40), socket buffers (24). */
+  requestMemoryKib: 112,
+  /** Resident memory of one Gunicorn gevent worker with the app, SQLAlchemy and redis loaded, MiB. */
+  gunicornWorkerMib: 80,
+  nginxWorkerMib: 8,
+  /** Kernel, systemd, journald, do-agent, sshd, MiB. */
+  osReserveMib: 512,
+  /** Plan memory up to this share of RAM; the rest is page cache and slack. */
+  memoryBudgetShare: 0.8,
+  /** Managed PostgreSQL: 25 backend connections per GiB of RAM, 3 reserved (FACTS.md). */
+  pgConnectionsPerGib: 25,
+  pgReservedConnections: 3,
+  /** Server connections left outside the app's PgBouncer pool: admin, migrations, monitoring. */
+  pgAdminConnections: 5,
+  /** SQLAlchemy client connections per process to the primary's PgBouncer (transaction pooling multiplexes them). */
+  primaryPoolPerProcess: 5,
+  primaryOverflowPerProcess: 10,
+  /** Recycle DB connections hourly so failovers and PgBouncer restarts are picked up. */
+  poolRecycleSeconds: 3600,
+  /** Restart each Gunicorn worker about once an hour at design load (bounds slow leaks without churn). */
+  workerRecycleSeconds: 3600,
+  /** Gunicorn's heartbeat timeout: a worker whose event loop is blocked this long is killed. */
+  gunicornTimeoutSeconds: 30,
+  /** Nginx closes idle client connections this long after the LB would (the LB must close first). */
+  keepaliveBeyondLbSeconds: 5,
+  /** Nginx -> Gunicorn idle keepalive; Gunicorn keeps connections longer so Nginx always closes first. */
+  upstreamKeepaliveTimeoutSeconds: 60,
+  /** Request bodies up to this size stay in memory; larger ones spool to disk (the recipe's 10M x 50k clients would need 500 GB). */
+  clientBodyBufferKib: 16,
+  clientMaxBodyMib: 10,
+  /** Spare droplets per tier: production survives the loss or replacement of one droplet (N+1). */
+  spareDroplets: { development: 0, staging: 0, production: 1 } as const,
+} as const;
+
+/** Every tuning a droplet's files carry. Templates copy these numbers; they derive none. */
+export interface DropletTuning {
+  /** Concurrent requests this droplet is tuned to hold (its design load with headroom). */
+  readonly concurrentRequests: number;
+  readonly gunicorn: {
+    readonly workers: number;
+    readonly workerConnections: number;
+    readonly backlog: number;
+    readonly keepaliveSeconds: number;
+    readonly timeoutSeconds: number;
+    readonly gracefulTimeoutSeconds: number;
+    readonly maxRequests: number;
+    readonly maxRequestsJitter: number;
+    /** LimitNOFILE of the app's systemd unit and the app user's limits.d nofile. */
+    readonly nofile: number;
+  };
+  readonly nginx: {
+    readonly workerProcesses: number;
+    readonly workerConnections: number;
+    readonly workerRlimitNofile: number;
+    /** LimitNOFILE of the nginx.service drop-in (the master raises workers to workerRlimitNofile). */
+    readonly nofile: number;
+    readonly listenBacklog: number;
+    readonly keepaliveTimeoutSeconds: number;
+    readonly upstreamKeepalive: number;
+    readonly upstreamKeepaliveTimeoutSeconds: number;
+    readonly proxyConnectTimeoutSeconds: number;
+    readonly proxyReadTimeoutSeconds: number;
+    readonly proxySendTimeoutSeconds: number;
+    readonly clientBodyBufferKib: number;
+    readonly clientMaxBodyMib: number;
+  };
+  /** Kernel settings for /etc/sysctl.d; keys are sysctl names. */
+  readonly sysctl: Readonly<Record<string, string>>;
+  /** Per-process SQLAlchemy pools, written into the app's env file. */
+  readonly database: {
+    readonly primaryPoolSize: number;
+    readonly primaryMaxOverflow: number;
+    readonly replicaPoolSize: number;
+    readonly replicaMaxOverflow: number;
+    readonly poolRecycleSeconds: number;
+  };
+  readonly memory: {
+    readonly budgetMib: number;
+    readonly availableMib: number;
+  };
+}
+
+export interface DatabasePlan {
+  readonly primaryConnectionLimit: number;
+  /** Server connections of the app's PgBouncer pool on the primary. */
+  readonly pgbouncerPoolSize: number;
+  /** Client connections the fleet opens to the PgBouncer pool. */
+  readonly pgbouncerClientConnections: number;
+  readonly replicaConnectionLimit: number;
+  /** Direct connections the fleet opens to each replica, at most. */
+  readonly replicaConnectionsUsed: number;
+}
+
+export interface CostLine {
+  readonly item: string;
+  readonly quantity: number;
+  readonly unitMonthlyUsd: number;
+  readonly monthlyUsd: number;
+}
+
+export interface Plan {
+  readonly environment: string;
+  readonly targetConcurrentRequests: number;
+  readonly requestsPerSecond: number;
+  readonly droplet: { readonly sizeSlug: string } & DropletSize;
+  /** What one droplet can hold: the lower of its CPU and memory bounds. */
+  readonly dropletCapacity: { readonly byCpu: number; readonly byMemory: number; readonly concurrentRequests: number };
+  readonly fleet:
+    | { readonly kind: 'droplets'; readonly count: number; readonly spare: number }
+    | { readonly kind: 'autoscale'; readonly minInstances: number; readonly maxInstances: number; readonly spare: number; readonly targetCpuUtilization: number; readonly cooldownMinutes: number };
+  readonly tuning: DropletTuning;
+  readonly loadBalancer: { readonly sizeUnit: number; readonly byConnections: number; readonly byRequests: number };
+  readonly database: DatabasePlan;
+  readonly cost: { readonly lines: readonly CostLine[]; readonly monthlyUsd: number };
+}
+
+/** A config the plan cannot satisfy: the key to change and what to do. */
+export interface PlanIssue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+export type PlanResult = { readonly ok: true; readonly plan: Plan } | { readonly ok: false; readonly issues: readonly PlanIssue[] };
+
+const C = PLAN_CONSTANTS;
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** Smallest power of two >= n: kernel and Nginx queue sizes read best as powers of two. */
+export function nextPowerOfTwo(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+}
+
+/** Backend connections of a managed PostgreSQL node: 25 per GiB of RAM, 3 reserved (FACTS.md). */
+export function postgresConnectionLimit(size: DatabaseSize): number {
+  return Math.floor((size.memoryMib / 1024) * C.pgConnectionsPerGib) - C.pgReservedConnections;
+}
+
+/** Concurrency one droplet holds at the planned CPU share: Little's law, in-flight = rate x time. */
+export function concurrencyByCpu(size: DropletSize, requestsPerSecondPerVcpu: number, typicalRequestSeconds: number): number {
+  const effectiveVcpus = size.vcpus * (size.dedicatedCpu ? 1 : C.sharedCpuFactor);
+  return Math.floor(effectiveVcpus * requestsPerSecondPerVcpu * C.targetCpuUtilization * typicalRequestSeconds);
+}
+
+/** Fixed memory of a droplet before any request: OS plus one Gunicorn and one Nginx worker per process slot. */
+function baseMemoryMib(gunicornWorkers: number, nginxWorkers: number): number {
+  return C.osReserveMib + gunicornWorkers * C.gunicornWorkerMib + nginxWorkers * C.nginxWorkerMib;
+}
+
+/** Concurrency one droplet's memory budget holds once its processes are resident. */
+export function concurrencyByMemory(size: DropletSize): number {
+  const workersAtMinimum = size.vcpus * C.gunicornWorkersPerVcpu;
+  const freeMib = size.memoryMib * C.memoryBudgetShare - baseMemoryMib(workersAtMinimum, size.vcpus);
+  return Math.max(0, Math.floor((freeMib * 1024) / C.requestMemoryKib));
+}
+
+/** Load balancer nodes for a load: each node carries 10,000 connections and 10,000 requests/s, with headroom. */
+export function loadBalancerNodes(concurrent: number, requestsPerSecond: number): { byConnections: number; byRequests: number } {
+  return {
+    byConnections: Math.ceil((concurrent * C.unevenShareHeadroom) / C.lbNodeConnections),
+    byRequests: Math.ceil((requestsPerSecond * C.unevenShareHeadroom) / C.lbNodeRequestsPerSecond),
+  };
+}
+
+/** Processes needed so that no process's open files exceed the per-process cap. */
+function processesForFdCap(connections: number, fdPerConnection: number, reserve: number, maxOpenFiles: number): number {
+  const perProcess = Math.floor((maxOpenFiles - reserve) / fdPerConnection);
+  return Math.ceil(connections / Math.max(1, perProcess));
+}
+
+/** The droplet's tuning for a design load of `concurrent` requests (headroom already applied). */
+export function dropletTuning(config: EnvironmentConfig, size: DropletSize, concurrent: number, replicaPerProcess: number): DropletTuning {
+  const { capacity, loadBalancer } = config;
+  const maxOpen = capacity.maxOpenFilesPerProcess;
+  // Gevent: a couple of workers per core; more only if one worker would exceed the per-process fd cap.
+  const workers = Math.max(size.vcpus * C.gunicornWorkersPerVcpu, processesForFdCap(concurrent, 1, C.gunicornFdReserve, maxOpen));
+  // workers x worker_connections covers the design load; one worker takes at most its uneven share.
+  const workerConnections = Math.ceil((concurrent / workers) * C.unevenShareHeadroom);
+  // Each greenlet holds one client socket; the reserve covers DB/cache pools and the app's own files.
+  const gunicornNofile = workerConnections + C.gunicornFdReserve;
+  // Nginx: a proxied request is two connections (client + upstream); workers split them (reuseport).
+  const nginxConnectionsTotal = 2 * concurrent;
+  const nginxWorkers = Math.max(size.vcpus, processesForFdCap(nginxConnectionsTotal * C.unevenShareHeadroom, 2, C.nginxFdReserve, maxOpen));
+  const nginxWorkerConnections =
+    Math.ceil((nginxConnectionsTotal / nginxWorkers) * C.unevenShareHeadroom) + C.nginxUpstreamKeepalive + C.nginxIdleConnectionMargin;
+  // worker_rlimit_nofile >= 2 x worker_connections: a connection may also hold a file (static, temp body).
+  const workerRlimitNofile = Math.min(maxOpen, 2 * nginxWorkerConnections + C.nginxFdReserve);
+  // The accept queues absorb a burst of a quarter of the design load arriving at once.
+  const listenBacklog = Math.min(C.maxListenBacklog, Math.max(C.minListenBacklog, nextPowerOfTwo(concurrent / 4)));
+  const gunicornBacklog = Math.min(C.maxListenBacklog, Math.max(C.minListenBacklog, nextPowerOfTwo(workerConnections / 4)));
+  // somaxconn caps every listen backlog, so it must be at least the largest one.
+  const somaxconn = Math.max(listenBacklog, gunicornBacklog);
+  // Requests one worker serves per hour at design load; restarting after that many bounds leaks without churn.
+  const perWorkerRps = concurrent / capacity.typicalRequestSeconds / workers;
+  const maxRequests = Math.max(1000, Math.round(perWorkerRps * C.workerRecycleSeconds));
+  // Slow requests must finish inside the proxy and drain timeouts: several p95s, never under a minute.
+  const proxyReadTimeoutSeconds = Math.max(60, Math.ceil(capacity.p95RequestSeconds * 4));
+  const totalFiles = workers * gunicornNofile + nginxWorkers * workerRlimitNofile;
+  const memoryBudgetMib = Math.ceil(baseMemoryMib(workers, nginxWorkers) + (concurrent * C.requestMemoryKib) / 1024);
+  return {
+    concurrentRequests: concurrent,
+    gunicorn: {
+      workers,
+      workerConnections,
+      backlog: gunicornBacklog,
+      keepaliveSeconds: C.upstreamKeepaliveTimeoutSeconds + C.keepaliveBeyondLbSeconds,
+      timeoutSeconds: C.gunicornTimeoutSeconds,
+      gracefulTimeoutSeconds: proxyReadTimeoutSeconds,
+      maxRequests,
+      maxRequestsJitter: Math.round(maxRequests / 10),
+      nofile: gunicornNofile,
+    },
+    nginx: {
+      workerProcesses: nginxWorkers,
+      workerConnections: nginxWorkerConnections,
+      workerRlimitNofile,
+      nofile: workerRlimitNofile,
+      listenBacklog,
+      keepaliveTimeoutSeconds: loadBalancer.httpIdleTimeoutSeconds + C.keepaliveBeyondLbSeconds,
+      upstreamKeepalive: C.nginxUpstreamKeepalive,
+      upstreamKeepaliveTimeoutSeconds: C.upstreamKeepaliveTimeoutSeconds,
+      proxyConnectTimeoutSeconds: 5,
+      proxyReadTimeoutSeconds,
+      proxySendTimeoutSeconds: proxyReadTimeoutSeconds,
+      clientBodyBufferKib: C.clientBodyBufferKib,
+      clientMaxBodyMib: C.clientMaxBodyMib,
+    },
+    sysctl: {
+      'net.core.somaxconn': String(somaxconn),
+      // SYNs waiting for the handshake: as deep as the accept queue they feed.
+      'net.ipv4.tcp_max_syn_backlog': String(somaxconn),
+      // Packets queued per CPU before the stack drains them: bursts of LB traffic.
+      'net.core.netdev_max_backlog': String(somaxconn),
+      'net.ipv4.tcp_tw_reuse': '1',
+      'net.ipv4.tcp_fin_timeout': '15',
+      // Outgoing connections are few (Gunicorn is on a unix socket; only DB and cache pools dial out),
+      // so the range stays clear of the ports below 10240 that local services may listen on.
+      'net.ipv4.ip_local_port_range': '10240 65535',
+      'net.ipv4.tcp_keepalive_time': '600',
+      'net.ipv4.tcp_keepalive_probes': '5',
+      'net.ipv4.tcp_keepalive_intvl': '15',
+      // System-wide open files: every process at its limit, twice over for everything else.
+      'fs.file-max': String(Math.max(2_097_152, nextPowerOfTwo(totalFiles * 2))),
+      'fs.nr_open': String(Math.max(1_048_576, maxOpen)),
+    },
+    database: {
+      primaryPoolSize: C.primaryPoolPerProcess,
+      primaryMaxOverflow: C.primaryOverflowPerProcess,
+      replicaPoolSize: Math.max(1, Math.floor(replicaPerProcess / 3)),
+      replicaMaxOverflow: replicaPerProcess - Math.max(1, Math.floor(replicaPerProcess / 3)),
+      poolRecycleSeconds: C.poolRecycleSeconds,
+    },
+    memory: { budgetMib: memoryBudgetMib, availableMib: Math.floor(size.memoryMib * C.memoryBudgetShare) },
+  };
+}
+
+/** Derive the plan for one environment, or say which keys make it impossible. */
+export function planCapacity(environment: string, config: EnvironmentConfig): PlanResult {
+  const issues: PlanIssue[] = [];
+  const { capacity, fleet } = config;
+  const size = DROPLET_SIZES[fleet.sizeSlug];
+  const pgSize = DATABASE_SIZES[config.postgres.sizeSlug];
+  const cacheSize = DATABASE_SIZES[config.cache.sizeSlug];
+  if (!size || !pgSize || !cacheSize) {
+    // The loader reports unknown slugs with their location before planning; this guards direct callers.
+    return { ok: false, issues: [{ path: ['fleet', 'sizeSlug'], message: 'unknown size slug' }] };
+  }
+  const target = capacity.targetConcurrentRequests;
+  // Little's law: requests/s = requests in flight / time each is in flight.
+  const requestsPerSecond = Math.ceil(target / capacity.typicalRequestSeconds);
+  const byCpu = concurrencyByCpu(size, capacity.requestsPerSecondPerVcpu, capacity.typicalRequestSeconds);
+  const byMemory = concurrencyByMemory(size);
+  // Each droplet is tuned for its load plus headroom, so its capacity is what it holds divided by that headroom.
+  const perDroplet = Math.floor(Math.min(byCpu, byMemory) / C.unevenShareHeadroom);
+  const spare = C.spareDroplets[config.tier];
+  if (perDroplet < 1) {
+    issues.push({ path: ['fleet', 'sizeSlug'], message: `${fleet.sizeSlug} cannot hold a single request at ${capacity.typicalRequestSeconds} s each; pick a larger size` });
+    return { ok: false, issues };
+  }
+  // Enough droplets that the target fits on all but the spares (N+1 in production).
+  const needed = Math.ceil(target / perDroplet) + spare;
+  let fleetPlan: Plan['fleet'];
+  let activeDroplets: number;
+  if (fleet.autoscale) {
+    const { minInstances, maxInstances } = fleet.autoscale;
+    if (maxInstances < needed) {
+      issues.push({
+        path: ['fleet', 'autoscale', 'maxInstances'],
+        message: `${maxInstances} droplets of ${fleet.sizeSlug} hold ${fmt(perDroplet * Math.max(0, maxInstances - spare))} concurrent requests; capacity.targetConcurrentRequests ${fmt(target)} needs at least ${needed}${spare ? ` (including ${spare} spare)` : ''}. Raise maxInstances or pick a larger fleet.sizeSlug`,
+      });
+    }
+    if (minInstances > maxInstances) {
+      issues.push({ path: ['fleet', 'autoscale', 'minInstances'], message: `must be at most maxInstances (${maxInstances}), got ${minInstances}` });
+    }
+    fleetPlan = { kind: 'autoscale', minInstances, maxInstances, spare, targetCpuUtilization: fleet.autoscale.targetCpuUtilization, cooldownMinutes: fleet.autoscale.cooldownMinutes };
+    // Droplets come and go: each is tuned to its own full capacity.
+    activeDroplets = Math.max(1, Math.ceil(target / perDroplet));
+  } else {
+    const count = fleet.count ?? needed;
+    if (count < needed) {
+      issues.push({
+        path: ['fleet', 'count'],
+        message: `${count} droplets of ${fleet.sizeSlug} hold ${fmt(perDroplet * Math.max(0, count - spare))} concurrent requests; capacity.targetConcurrentRequests ${fmt(target)} needs ${needed}${spare ? ` (including ${spare} spare)` : ''}. Raise count, omit it to use the plan's, or pick a larger fleet.sizeSlug`,
+      });
+    }
+    fleetPlan = { kind: 'droplets', count, spare };
+    activeDroplets = Math.max(1, count - spare);
+  }
+  // Design load per droplet: the target spread over the droplets that remain when the spares are gone.
+  const designPerDroplet = Math.ceil((Math.ceil(target / activeDroplets) * C.unevenShareHeadroom));
+  const lb = loadBalancerNodes(target, requestsPerSecond);
+  const lbNeeded = Math.max(lb.byConnections, lb.byRequests, 1);
+  if (lbNeeded > C.lbMaxSizeUnit) {
+    issues.push({
+      path: ['capacity', 'targetConcurrentRequests'],
+      message: `${fmt(target)} concurrent requests (${fmt(requestsPerSecond)} requests/s) need ${lbNeeded} load balancer nodes; one DigitalOcean load balancer has at most ${C.lbMaxSizeUnit}. Split the fleet over several regional load balancers behind a global load balancer (type GLOBAL), or lower the target`,
+    });
+  }
+  const sizeUnit = config.loadBalancer.sizeUnit ?? Math.min(lbNeeded, C.lbMaxSizeUnit);
+  if (config.loadBalancer.sizeUnit !== undefined && config.loadBalancer.sizeUnit < lbNeeded && lbNeeded <= C.lbMaxSizeUnit) {
+    issues.push({
+      path: ['loadBalancer', 'sizeUnit'],
+      message: `${sizeUnit} nodes carry ${fmt(sizeUnit * C.lbNodeConnections)} connections; ${fmt(target)} concurrent requests at ${fmt(requestsPerSecond)} requests/s need ${lbNeeded} (with ${Math.round((C.unevenShareHeadroom - 1) * 100)}% headroom). Raise sizeUnit or omit it to use the plan's`,
+    });
+  }
+  // Database: the fleet's processes share the primary through PgBouncer and the replicas directly.
+  const maxDroplets = fleetPlan.kind === 'droplets' ? fleetPlan.count : fleetPlan.maxInstances;
+  const provisional = dropletTuning(config, size, designPerDroplet, 1);
+  const processes = maxDroplets * provisional.gunicorn.workers;
+  const primaryLimit = postgresConnectionLimit(pgSize);
+  const poolSize = config.postgres.pool.size ?? primaryLimit - C.pgAdminConnections;
+  if (poolSize > primaryLimit - C.pgAdminConnections) {
+    issues.push({
+      path: ['postgres', 'pool', 'size'],
+      message: `${poolSize} server connections exceed what ${config.postgres.sizeSlug} allows the app (${primaryLimit} minus ${C.pgAdminConnections} kept for administration = ${primaryLimit - C.pgAdminConnections}). Lower pool.size, omit it, or pick a larger postgres.sizeSlug`,
+    });
+  }
+  if (config.postgres.pool.mode !== 'transaction' && processes * (C.primaryPoolPerProcess + C.primaryOverflowPerProcess) > poolSize) {
+    issues.push({
+      path: ['postgres', 'pool', 'mode'],
+      message: `${config.postgres.pool.mode} pooling gives each of the fleet's ${fmt(processes)} processes its own server connection: ${fmt(processes * (C.primaryPoolPerProcess + C.primaryOverflowPerProcess))} needed, ${poolSize} in the pool (by ${fmt(processes * (C.primaryPoolPerProcess + C.primaryOverflowPerProcess) - poolSize)}). Use transaction pooling, fewer workers, or a larger postgres.sizeSlug`,
+    });
+  }
+  const replicas = config.postgres.readReplicas;
+  let replicaLimit = 0;
+  let replicaPerProcess = 1;
+  if (replicas.length > 0) {
+    replicaLimit = Math.min(...replicas.map((r) => postgresConnectionLimit(DATABASE_SIZES[r.sizeSlug] ?? pgSize)));
+    // Each process opens its replica engine to one replica; processes spread evenly over the replicas.
+    const processesPerReplica = Math.ceil(processes / replicas.length);
+    replicaPerProcess = Math.floor((replicaLimit - C.pgAdminConnections) / processesPerReplica);
+    if (replicaPerProcess < 1) {
+      issues.push({
+        path: ['postgres', 'readReplicas'],
+        message: `${fmt(processesPerReplica)} app processes per replica need at least one connection each, a replica of this size allows ${replicaLimit - C.pgAdminConnections} (short by ${fmt(processesPerReplica - (replicaLimit - C.pgAdminConnections))}). Add replicas, pick a larger replica size, or use fewer or smaller droplets`,
+      });
+      replicaPerProcess = 1;
+    }
+  }
+  const tuning = dropletTuning(config, size, designPerDroplet, replicaPerProcess);
+  if (tuning.memory.budgetMib > tuning.memory.availableMib) {
+    issues.push({
+      path: ['fleet', 'sizeSlug'],
+      message: `${fleet.sizeSlug} has ${fmt(tuning.memory.availableMib)} MiB to plan with; ${fmt(designPerDroplet)} concurrent requests per droplet need ${fmt(tuning.memory.budgetMib)} MiB. Pick a size with more memory or add droplets`,
+    });
+  }
+  if (issues.length > 0) return { ok: false, issues };
+
+  const lines: CostLine[] = [];
+  const line = (item: string, quantity: number, unitMonthlyUsd: number) => {
+    if (quantity > 0) lines.push({ item, quantity, unitMonthlyUsd, monthlyUsd: quantity * unitMonthlyUsd });
+  };
+  line(`droplet ${fleet.sizeSlug}${fleetPlan.kind === 'autoscale' ? ' (autoscale minimum)' : ''}`, fleetPlan.kind === 'droplets' ? fleetPlan.count : fleetPlan.minInstances, size.priceMonthlyUsd);
+  line('load balancer node', sizeUnit, LOAD_BALANCER_NODE_PRICE_MONTHLY_USD);
+  line(`postgres ${config.postgres.sizeSlug} (primary + standby)`, 1 + config.postgres.standbyNodes, pgSize.priceMonthlyUsd);
+  for (const r of replicas) line(`postgres replica ${r.sizeSlug}`, 1, DATABASE_SIZES[r.sizeSlug]?.priceMonthlyUsd ?? 0);
+  line(`valkey ${config.cache.sizeSlug}`, 1, cacheSize.priceMonthlyUsd);
+
+  return {
+    ok: true,
+    plan: {
+      environment,
+      targetConcurrentRequests: target,
+      requestsPerSecond,
+      droplet: { sizeSlug: fleet.sizeSlug, ...size },
+      dropletCapacity: { byCpu, byMemory, concurrentRequests: perDroplet },
+      fleet: fleetPlan,
+      tuning,
+      loadBalancer: { sizeUnit, byConnections: lb.byConnections, byRequests: lb.byRequests },
+      database: {
+        primaryConnectionLimit: primaryLimit,
+        pgbouncerPoolSize: poolSize,
+        pgbouncerClientConnections: processes * (C.primaryPoolPerProcess + C.primaryOverflowPerProcess),
+        replicaConnectionLimit: replicaLimit,
+        replicaConnectionsUsed: replicas.length > 0 ? Math.ceil(processes / replicas.length) * replicaPerProcess : 0,
+      },
+      cost: { lines, monthlyUsd: lines.reduce((sum, l) => sum + l.monthlyUsd, 0) },
+    },
+  };
+}
