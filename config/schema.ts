@@ -56,7 +56,7 @@ export const fleetSchema = z.strictObject({
   sshKeyFingerprints: z.array(z.string().regex(/^([0-9a-f]{2}:){15}[0-9a-f]{2}$|^\d+$/, 'must be an MD5 fingerprint (aa:bb:...) or a numeric key ID'))
     .min(1, 'needs at least one SSH key: without one DigitalOcean e-mails a root password')
     .describe('SSH keys (fingerprints or IDs) already uploaded to the DigitalOcean account.'),
-  adminSshCidrs: z.array(cidr).max(40).default([])
+  adminSshCidrs: z.array(cidr).default([])
     .describe('Source CIDRs allowed to reach port 22. Empty (the default): no SSH from anywhere.'),
 });
 
@@ -180,7 +180,12 @@ export const environmentSchema = z.strictObject({
     .string()
     .regex(/^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a lowercase DNS name such as example.com')
     .optional()
-    .describe('Domain managed in DigitalOcean DNS. With it: Let\'s Encrypt certificate, HTTPS, HTTP->HTTPS redirect. Without it: HTTP only.'),
+    .describe('Name the site answers on. With it: Let\'s Encrypt certificate, HTTPS, HTTP->HTTPS redirect, a DNS record. Without it: HTTP only on the LB\'s IP.'),
+  dnsZone: z
+    .string()
+    .regex(/^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a lowercase DNS name such as example.com')
+    .optional()
+    .describe('Existing DigitalOcean DNS zone holding the domain (e.g. example.com for staging.example.com). @default the domain itself'),
   fleet: fleetSchema,
   loadBalancer: loadBalancerSchema,
   postgres: postgresSchema,

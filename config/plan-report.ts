@@ -1,0 +1,71 @@
+/**
+ * The capacity plan as people read it: one summary row per environment (printed by synth) and a
+ * Markdown report per environment with the reasoning (written to cdktf.out/<env>.plan.md).
+ */
+import { markdownTable } from 'markdown-table';
+import { CATALOG_DATE } from './catalog.js';
+import { PLAN_CONSTANTS as C, type Plan } from './capacity.js';
+
+const n = (value: number) => value.toLocaleString('en-US');
+const usd = (value: number) => `$${n(value)}`;
+
+function fleetCell(plan: Plan): string {
+  return plan.fleet.kind === 'droplets'
+    ? `${plan.fleet.count} x ${plan.droplet.sizeSlug}`
+    : `${plan.fleet.minInstances}-${plan.fleet.maxInstances} x ${plan.droplet.sizeSlug} (autoscale)`;
+}
+
+/** One row per environment: the numbers a reviewer checks first. */
+export function planSummaryTable(plans: readonly Plan[]): string {
+  return markdownTable([
+    ['env', 'target', 'droplets', 'per droplet', 'gunicorn', 'nginx', 'nofile app/nginx', 'somaxconn', 'LB nodes', 'DB conns used/limit', 'monthly'],
+    ...plans.map((p) => [
+      p.environment,
+      n(p.targetConcurrentRequests),
+      fleetCell(p),
+      n(p.tuning.concurrentRequests),
+      `${p.tuning.gunicorn.workers} x ${n(p.tuning.gunicorn.workerConnections)}`,
+      `${p.tuning.nginx.workerProcesses} x ${n(p.tuning.nginx.workerConnections)}`,
+      `${n(p.tuning.gunicorn.nofile)}/${n(p.tuning.nginx.nofile)}`,
+      n(Number(p.tuning.sysctl['net.core.somaxconn'])),
+      String(p.loadBalancer.sizeUnit),
+      `${n(p.database.pgbouncerPoolSize)}/${n(p.database.primaryConnectionLimit)}`,
+      usd(p.cost.monthlyUsd),
+    ]),
+  ], { align: ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'] });
+}
+
+/** The full plan for one environment, with the reasoning behind each number. */
+export function planReport(plan: Plan): string {
+  const t = plan.tuning;
+  const headroom = `${Math.round((C.unevenShareHeadroom - 1) * 100)}%`;
+  const fleetLine = plan.fleet.kind === 'droplets'
+    ? `${plan.fleet.count} droplets (${plan.fleet.spare} spare: the target fits on ${plan.fleet.count - plan.fleet.spare})`
+    : `autoscale pool of ${plan.fleet.minInstances}-${plan.fleet.maxInstances} droplets at ${plan.fleet.targetCpuUtilization * 100}% CPU`;
+  return [
+    `# Capacity plan: ${plan.environment}`,
+    '',
+    `Target: **${n(plan.targetConcurrentRequests)} concurrent requests**, about ${n(plan.requestsPerSecond)} requests/s (Little's law: in flight / typical time in flight).`,
+    '',
+    markdownTable([['what', 'value', 'why'],
+      ['droplet', `${plan.droplet.sizeSlug}: ${plan.droplet.vcpus} vCPU, ${n(plan.droplet.memoryMib)} MiB`, plan.droplet.dedicatedCpu ? 'dedicated CPU' : `shared CPU, counted at ${C.sharedCpuFactor} vCPU each`],
+      ['one droplet holds', n(plan.dropletCapacity.concurrentRequests), `lower of CPU bound ${n(plan.dropletCapacity.byCpu)} (at ${C.targetCpuUtilization * 100}% CPU) and memory bound ${n(plan.dropletCapacity.byMemory)}, less ${headroom} headroom`],
+      ['fleet', fleetLine, 'target / per-droplet capacity, plus spares'],
+      ['tuned for, per droplet', n(t.concurrentRequests), `target over the droplets left without spares, plus ${headroom} for uneven balancing`],
+      ['gunicorn', `${t.gunicorn.workers} gevent workers x ${n(t.gunicorn.workerConnections)} connections, backlog ${n(t.gunicorn.backlog)}`, `${C.gunicornWorkersPerVcpu} workers per vCPU (more if one would pass the open-files cap); workers x connections covers the load plus ${headroom}`],
+      ['gunicorn recycling', `max_requests ${n(t.gunicorn.maxRequests)} +/- ${n(t.gunicorn.maxRequestsJitter)}`, 'about one restart per worker per hour at design load'],
+      ['nginx', `${t.nginx.workerProcesses} workers x ${n(t.nginx.workerConnections)} connections, worker_rlimit_nofile ${n(t.nginx.workerRlimitNofile)}`, 'a proxied request holds 2 connections; plus upstream keepalive and idle LB connections'],
+      ['open files', `app ${n(t.gunicorn.nofile)}, nginx ${n(t.nginx.nofile)}`, 'systemd LimitNOFILE and limits.d: connections plus files, pools and logs'],
+      ['kernel', `somaxconn ${t.sysctl['net.core.somaxconn']}, tcp_max_syn_backlog ${t.sysctl['net.ipv4.tcp_max_syn_backlog']}, file-max ${n(Number(t.sysctl['fs.file-max']))}`, 'at least every listen backlog; every process at its limit, twice over'],
+      ['memory per droplet', `${n(t.memory.budgetMib)} of ${n(t.memory.availableMib)} MiB`, `${C.requestMemoryKib} KiB per request, ${C.gunicornWorkerMib} MiB per app worker, ${C.nginxWorkerMib} MiB per nginx worker, ${C.osReserveMib} MiB OS`],
+      ['load balancer', `${plan.loadBalancer.sizeUnit} nodes`, `connections need ${plan.loadBalancer.byConnections}, requests/s need ${plan.loadBalancer.byRequests} (10,000 each per node, plus ${headroom})`],
+      ['postgres primary', `PgBouncer pool ${n(plan.database.pgbouncerPoolSize)} of ${n(plan.database.primaryConnectionLimit)} connections; ${n(plan.database.pgbouncerClientConnections)} client connections`, `25 per GiB minus 3; ${C.pgAdminConnections} kept for administration; per process ${t.database.primaryPoolSize} + ${t.database.primaryMaxOverflow} overflow`],
+      ['postgres replicas', plan.database.replicaConnectionLimit ? `${n(plan.database.replicaConnectionsUsed)} of ${n(plan.database.replicaConnectionLimit)} connections each` : 'none: reads go to the primary', `per process ${t.database.replicaPoolSize} + ${t.database.replicaMaxOverflow} overflow`],
+    ]),
+    '',
+    `## Monthly cost (estimate, list prices of ${CATALOG_DATE})`,
+    '',
+    markdownTable([['item', 'quantity', 'unit', 'monthly'], ...plan.cost.lines.map((l) => [l.item, String(l.quantity), usd(l.unitMonthlyUsd), usd(l.monthlyUsd)]), ['**total**', '', '', `**${usd(plan.cost.monthlyUsd)}**`]], { align: ['l', 'r', 'r', 'r'] }),
+    '',
+  ].join('\n');
+}

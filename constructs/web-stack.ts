@@ -1,0 +1,146 @@
+import { provider as cloudinitProvider } from '@cdktf/provider-cloudinit';
+import { provider } from '@cdktf/provider-digitalocean';
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import { ConfigError, type LoadedEnvironment } from '../config/load.js';
+import { checkUserDataSize, renderUserData, type AppConnections, type DropletInput } from '../templates/droplet.js';
+import { AppFleet } from './app-fleet.js';
+import { Cache } from './cache.js';
+import { Dns } from './dns.js';
+import { LoadBalancer } from './load-balancer.js';
+import { Network } from './network.js';
+import { Postgres } from './postgres.js';
+import { Project } from './project.js';
+
+const PROJECT_ENVIRONMENT = { development: 'Development', staging: 'Staging', production: 'Production' } as const;
+
+/** Longest connection string the env file may receive, for the user-data size check at synth time. */
+const LONGEST_URL = 'x'.repeat(256);
+
+/**
+ * One environment: provider, state backend, and the composition of the constructs. Resource details live
+ * in the constructs; every number comes from the environment's capacity plan.
+ */
+export class WebStack extends TerraformStack {
+  readonly fleet: AppFleet;
+  readonly loadBalancer: LoadBalancer;
+  readonly postgres: Postgres;
+  readonly cache: Cache;
+
+  constructor(scope: Construct, id: string, env: LoadedEnvironment) {
+    super(scope, id);
+    const { config, plan } = env;
+    const production = config.tier === 'production';
+    // Credentials come from the environment at plan/apply time (DIGITALOCEAN_TOKEN); synth needs none.
+    new provider.DigitaloceanProvider(this, 'digitalocean');
+    new cloudinitProvider.CloudinitProvider(this, 'cloudinit');
+    this.useStateBackend(id, env);
+
+    const common = { name: id, region: config.region };
+    const network = new Network(this, 'network', { ...common, ipRange: config.vpc.ipRange });
+    this.postgres = new Postgres(this, 'postgres', {
+      ...common,
+      network,
+      version: config.postgres.version,
+      sizeSlug: config.postgres.sizeSlug,
+      standbyNodes: config.postgres.standbyNodes,
+      readReplicas: config.postgres.readReplicas,
+      databaseName: config.postgres.databaseName,
+      userName: config.postgres.userName,
+      poolMode: config.postgres.pool.mode,
+      poolSize: plan.database.pgbouncerPoolSize,
+      maintenanceWindow: config.postgres.maintenanceWindow,
+      preventDestroy: production,
+    });
+    this.cache = new Cache(this, 'cache', {
+      ...common,
+      network,
+      sizeSlug: config.cache.sizeSlug,
+      version: config.cache.version,
+      evictionPolicy: config.cache.evictionPolicy,
+      preventDestroy: production,
+    });
+
+    const droplet: DropletInput = {
+      environment: env.name,
+      vpcIpRange: config.vpc.ipRange,
+      app: config.app,
+      cacheTtlSeconds: config.cache.ttlSeconds,
+      tuning: plan.tuning,
+    };
+    this.checkUserDataSize(env, droplet);
+    const connections: AppConnections = {
+      databaseUrl: this.postgres.primaryUrl,
+      databaseReplicaUrls: this.postgres.replicaUrls,
+      redisUrl: this.cache.url,
+    };
+    this.fleet = new AppFleet(this, 'fleet', {
+      ...common,
+      network,
+      sizeSlug: config.fleet.sizeSlug,
+      image: config.fleet.image,
+      sshKeys: config.fleet.sshKeyFingerprints,
+      cloudConfig: renderUserData(droplet, connections),
+      count: plan.fleet.kind === 'droplets' ? plan.fleet.count : undefined,
+      autoscale: plan.fleet.kind === 'autoscale' ? plan.fleet : undefined,
+    });
+
+    this.loadBalancer = new LoadBalancer(this, 'load-balancer', {
+      ...common,
+      network,
+      sizeUnit: plan.loadBalancer.sizeUnit,
+      domain: config.domain,
+      httpIdleTimeoutSeconds: config.loadBalancer.httpIdleTimeoutSeconds,
+      healthCheck: config.loadBalancer.healthCheck,
+    });
+    this.loadBalancer.forwardTo(this.fleet);
+    network.restrictFleet(this.fleet, { httpFrom: this.loadBalancer, sshFromCidrs: config.fleet.adminSshCidrs });
+    this.postgres.allowFrom(this.fleet);
+    this.cache.allowFrom(this.fleet);
+    if (config.domain) new Dns(this, 'dns', { domain: config.domain, zone: config.dnsZone, target: this.loadBalancer });
+
+    new Project(this, 'project', {
+      name: id,
+      environment: PROJECT_ENVIRONMENT[config.tier],
+      resources: [this.loadBalancer.resource.urn, this.postgres.cluster.urn, this.cache.cluster.urn, ...this.fleet.urns],
+    });
+
+    new TerraformOutput(this, 'load_balancer_ip', { value: this.loadBalancer.ip, description: 'Public IPv4 of the load balancer' });
+    new TerraformOutput(this, 'site_url', {
+      value: config.domain ? `https://${config.domain}` : `http://${this.loadBalancer.ip}`,
+      description: 'Where the app answers',
+    });
+  }
+
+  /** Local state beside the stack, or the S3 backend on DigitalOcean Spaces (settings from FACTS.md). */
+  private useStateBackend(id: string, env: LoadedEnvironment): void {
+    const state = env.config.state;
+    if (state.backend === 'local') {
+      new LocalBackend(this, { path: `terraform.${id}.tfstate` });
+      return;
+    }
+    new S3Backend(this, {
+      bucket: state.bucket,
+      key: state.key ?? `${id}/terraform.tfstate`,
+      // Spaces ignores the AWS region; the S3 protocol needs one, and us-east-1 is what DigitalOcean documents.
+      region: 'us-east-1',
+      endpoints: { s3: `https://${state.region}.digitaloceanspaces.com` },
+      skipCredentialsValidation: true,
+      skipRequestingAccountId: true,
+      skipMetadataApiCheck: true,
+      skipRegionValidation: true,
+      skipS3Checksum: true,
+    });
+  }
+
+  /** DigitalOcean refuses user data over 64 KiB; check the worst case (longest connection strings) now. */
+  private checkUserDataSize(env: LoadedEnvironment, droplet: DropletInput): void {
+    const replicas = env.config.postgres.readReplicas.map(() => LONGEST_URL).join(',');
+    try {
+      checkUserDataSize(renderUserData(droplet, { databaseUrl: LONGEST_URL, databaseReplicaUrls: replicas, redisUrl: LONGEST_URL }));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new ConfigError([env.problemAt(['app'], message)]);
+    }
+  }
+}

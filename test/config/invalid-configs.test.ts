@@ -1,0 +1,149 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { ConfigError, loadEnvironmentFile } from '../../config/load.js';
+
+// A valid production config; each case changes one thing. Line numbers in the expected messages refer
+// to this text (line 1 is `tier: production`), so keep its layout when editing it.
+const BASE = `tier: production
+region: nyc3
+vpc:
+  ipRange: 10.30.0.0/20
+domain: example.com
+fleet:
+  sizeSlug: c-8
+  count: 6
+  sshKeyFingerprints: ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"]
+  adminSshCidrs: []
+loadBalancer:
+  httpIdleTimeoutSeconds: 60
+  healthCheck:
+    checkIntervalSeconds: 10
+postgres:
+  sizeSlug: db-s-4vcpu-8gb
+  standbyNodes: 1
+  readReplicas:
+    - sizeSlug: db-s-4vcpu-8gb
+cache:
+  sizeSlug: db-s-2vcpu-4gb
+capacity:
+  targetConcurrentRequests: 50000
+  typicalRequestSeconds: 1
+`;
+
+const dir = mkdtempSync(path.join(tmpdir(), 'config-cases-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Write `text` as <dir>/case.yaml and return every problem the loader reports, formatted. */
+function problems(text: string): string[] {
+  const file = path.join(dir, 'case.yaml');
+  writeFileSync(file, text);
+  try {
+    loadEnvironmentFile(file);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message.split('\n').map((l) => l.replace(`${path.relative(process.cwd(), file)}`, 'case.yaml'));
+    throw error;
+  }
+  return [];
+}
+
+/** BASE with the value at `keyPath` set (or deleted with `undefined`), other lines unchanged. */
+function withValue(keyPath: (string | number)[], value: unknown): string {
+  const doc = parseDocument(BASE);
+  if (value === undefined) doc.deleteIn(keyPath);
+  else doc.setIn(keyPath, doc.createNode(value, { flow: true }));
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** BASE sized by the plan alone (no pinned count, no replicas) for `target` concurrent requests. */
+function withoutFleetCountAndReplicas(target: number): string {
+  const doc = parseDocument(BASE);
+  doc.deleteIn(['fleet', 'count']);
+  doc.deleteIn(['postgres', 'readReplicas']);
+  doc.setIn(['capacity', 'targetConcurrentRequests'], target);
+  return doc.toString({ lineWidth: 0 });
+}
+
+describe('GIVEN the base production config', () => {
+  it('WHEN loaded THEN it is valid', () => {
+    expect(problems(BASE)).toEqual([]);
+  });
+});
+
+describe('invalid configs get their exact located message', () => {
+  const cases: [string, string, string[]][] = [
+    // DigitalOcean's own limits
+    ['fails when the LB size unit is above 200', withValue(['loadBalancer', 'sizeUnit'], 201), ['case.yaml:15:13 loadBalancer.sizeUnit: must be at most 200, got 201']],
+    ['fails when the LB size unit is 0', withValue(['loadBalancer', 'sizeUnit'], 0), ['case.yaml:15:13 loadBalancer.sizeUnit: must be at least 1, got 0']],
+    ['fails when the idle timeout is below 30', withValue(['loadBalancer', 'httpIdleTimeoutSeconds'], 20), ['case.yaml:12:27 loadBalancer.httpIdleTimeoutSeconds: must be at least 30, got 20']],
+    ['fails when the idle timeout is above 600', withValue(['loadBalancer', 'httpIdleTimeoutSeconds'], 601), ['case.yaml:12:27 loadBalancer.httpIdleTimeoutSeconds: must be at most 600, got 601']],
+    ['fails when the health check interval is below 3', withValue(['loadBalancer', 'healthCheck', 'checkIntervalSeconds'], 2), ['case.yaml:14:27 loadBalancer.healthCheck.checkIntervalSeconds: must be at least 3, got 2']],
+    ['fails when the health check timeout is above 300', withValue(['loadBalancer', 'healthCheck', 'responseTimeoutSeconds'], 301), ['case.yaml:15:29 loadBalancer.healthCheck.responseTimeoutSeconds: must be at most 300, got 301']],
+    ['fails when a health threshold is above 10', withValue(['loadBalancer', 'healthCheck', 'healthyThreshold'], 11), ['case.yaml:15:23 loadBalancer.healthCheck.healthyThreshold: must be at most 10, got 11']],
+    ['fails when standby nodes are more than 2', withValue(['postgres', 'standbyNodes'], 3), ['case.yaml:17:17 postgres.standbyNodes: must be at most 2, got 3']],
+    ['fails when standby nodes are on a 1 GiB plan', withValue(['postgres', 'sizeSlug'], 'db-s-1vcpu-1gb'),
+      ['case.yaml:17:17 postgres.standbyNodes: standby nodes need a plan with at least 2 GiB of RAM; db-s-1vcpu-1gb has 1 GiB. Pick db-s-1vcpu-2gb or larger, or set standbyNodes: 0']],
+    ['fails when a replica is smaller than the primary', withValue(['postgres', 'readReplicas', 0, 'sizeSlug'], 'db-s-2vcpu-4gb'),
+      ["case.yaml:19:17 postgres.readReplicas[0].sizeSlug: a replica must be at least the primary's size (db-s-4vcpu-8gb), got db-s-2vcpu-4gb"]],
+    ['fails when the cache asks for read replicas', withValue(['cache', 'readReplicas'], [{ sizeSlug: 'db-s-2vcpu-4gb' }]),
+      ['case.yaml:22:3 cache.readReplicas: Managed Valkey has no read replicas (DigitalOcean); scale the cache with a larger sizeSlug']],
+    ['fails when the PostgreSQL version is not on offer', withValue(['postgres', 'version'], '14'), ['case.yaml:20:12 postgres.version: must be one of "16", "17", got "14"']],
+    ['fails when the cache engine is redis', withValue(['cache', 'engine'], 'redis'), ['case.yaml:22:11 cache.engine: must be "valkey", got "redis"']],
+    ['fails when there are too many SSH CIDRs for one firewall', withValue(['fleet', 'adminSshCidrs'], Array.from({ length: 47 }, (_, i) => `198.51.${i}.0/24`)),
+      ['case.yaml:10:18 fleet.adminSshCidrs: 47 CIDRs make 51 firewall rules; a DigitalOcean cloud firewall allows 50 (at most 46 CIDRs). Merge them into wider ranges or use a bastion']],
+    ['fails when the VPC range is public', withValue(['vpc', 'ipRange'], '8.8.0.0/16'), ['case.yaml:4:12 vpc.ipRange: must be inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16), got 8.8.0.0/16']],
+    ['fails when the VPC range is larger than /16', withValue(['vpc', 'ipRange'], '10.0.0.0/12'), ['case.yaml:4:12 vpc.ipRange: must be between /16 and /28 (DigitalOcean), got /12']],
+    ['fails when the droplet size is unknown', withValue(['fleet', 'sizeSlug'], 'c-3'), [expect.stringMatching(/^case\.yaml:7:13 fleet\.sizeSlug: unknown droplet size "c-3"; one of: s-1vcpu-1gb, .*c-16/) as unknown as string]],
+    ['fails when count and autoscale are both set', withValue(['fleet', 'autoscale'], { minInstances: 2, maxInstances: 8 }),
+      ['case.yaml:11:14 fleet.autoscale: conflicts with fleet.count: use a fixed count or an autoscale pool, not both']],
+    // Production rules
+    ['fails when production has one droplet', withValue(['fleet', 'count'], 1),
+      ['case.yaml:8:10 fleet.count: production needs at least 2 droplets, so one can be replaced or lost while the other serves']],
+    ['fails when production has no domain', withValue(['domain'], undefined),
+      ['case.yaml:1:1 domain: production needs a domain: without one the load balancer serves plain HTTP with no certificate']],
+    ['fails when production has no standby node', withValue(['postgres', 'standbyNodes'], 0),
+      ['case.yaml:17:17 postgres.standbyNodes: production needs at least 1 standby node for automatic failover']],
+    ['fails when production opens SSH to the world', withValue(['fleet', 'adminSshCidrs'], ['0.0.0.0/0']),
+      ['case.yaml:10:20 fleet.adminSshCidrs[0]: production must not open SSH to the whole internet (0.0.0.0/0); list your admin networks or a bastion']],
+    // Types, unknown keys, required keys
+    ['fails on an unknown key, naming the allowed ones', withValue(['fleet', 'sizeslug'], 'c-8'),
+      ['case.yaml:11:3 fleet.sizeslug: unknown key; allowed here: sizeSlug, image, count, autoscale, sshKeyFingerprints, adminSshCidrs']],
+    ['fails on a wrong type', withValue(['capacity', 'targetConcurrentRequests'], 'lots'),
+      ['case.yaml:23:29 capacity.targetConcurrentRequests: must be a number, got "lots"']],
+    ['fails on a missing required key', withValue(['postgres', 'sizeSlug'], undefined), ['case.yaml:16:3 postgres.sizeSlug: is required (string)']],
+    ['fails on a bad discriminator', withValue(['app'], { source: 'docker' }), ['case.yaml:25:16 app.source: must be one of "demo", "git", got "docker"']],
+    // Capacity plan
+    ['fails when the pinned count cannot hold the target', withValue(['fleet', 'count'], 3),
+      ['case.yaml:8:10 fleet.count: 3 droplets of c-8 hold 22,400 concurrent requests; capacity.targetConcurrentRequests 50,000 needs 6 (including 1 spare). Raise count, omit it to use the plan\'s, or pick a larger fleet.sizeSlug']],
+    ['fails when one load balancer cannot carry the target', withoutFleetCountAndReplicas(1_700_000),
+      ['case.yaml:20:29 capacity.targetConcurrentRequests: 1,700,000 concurrent requests (1,700,000 requests/s) need 213 load balancer nodes; one DigitalOcean load balancer has at most 200. Split the fleet over several regional load balancers behind a global load balancer (type GLOBAL), or lower the target']],
+  ];
+  it.each(cases)('%s', (_name, text, expected) => {
+    expect(problems(text)).toEqual(expected);
+  });
+
+  it('reports every problem at once, not the first only', () => {
+    const text = withValue(['loadBalancer', 'sizeUnit'], 500).replace('region: nyc3', 'region: mars1').replace('count: 6', 'count: "six"');
+    expect(problems(text)).toHaveLength(3);
+  });
+
+  it('fails on broken YAML with its position', () => {
+    expect(problems(BASE.replace('  count: 6\n', '  count: [6\n'))).toEqual([expect.stringMatching(/^case\.yaml:\d+:\d+: YAML: /)]);
+  });
+
+  it('fails on a duplicate key with its position', () => {
+    expect(problems(BASE.replace('  count: 6\n', '  count: 6\n  count: 7\n'))).toEqual([expect.stringMatching(/^case\.yaml:9:3: YAML: Map keys must be unique/)]);
+  });
+
+  it('fails on an empty file', () => {
+    expect(problems('')).toEqual([
+      'case.yaml:1:1: the file is empty; an environment needs tier, region, vpc, fleet, postgres, cache and capacity (see config/environment.schema.json)',
+    ]);
+  });
+
+  it('fails on a missing file, naming the environments that exist', () => {
+    expect(() => loadEnvironmentFile(path.join(dir, 'nope.yaml'))).toThrow(/nope\.yaml:0:0: file not found; environments here: case/);
+  });
+});
