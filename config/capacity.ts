@@ -196,29 +196,30 @@ export function loadBalancerNodes(concurrent: number, requestsPerSecond: number)
   };
 }
 
-/** Processes needed so that no process's open files exceed the per-process cap. */
-function processesForFdCap(connections: number, fdPerConnection: number, reserve: number, maxOpenFiles: number): number {
-  const perProcess = Math.floor((maxOpenFiles - reserve) / fdPerConnection);
-  return Math.ceil(connections / Math.max(1, perProcess));
+/** Processes needed to spread `connections` so no process holds more than `perProcessCap` of them. */
+function processesForCap(connections: number, perProcessCap: number): number {
+  return Math.ceil(connections / Math.max(1, perProcessCap));
 }
 
 /** The droplet's tuning for a design load of `concurrent` requests (headroom already applied). */
 export function dropletTuning(config: EnvironmentConfig, size: DropletSize, concurrent: number, replicaPerProcess: number): DropletTuning {
   const { capacity, loadBalancer } = config;
   const maxOpen = capacity.maxOpenFilesPerProcess;
-  // Gevent: a couple of workers per core; more only if one worker would exceed the per-process fd cap.
-  const workers = Math.max(size.vcpus * C.gunicornWorkersPerVcpu, processesForFdCap(concurrent, 1, C.gunicornFdReserve, maxOpen));
+  // Gevent: a couple of workers per core; more only if one worker's sockets would pass the open-files cap.
+  const workers = Math.max(size.vcpus * C.gunicornWorkersPerVcpu, processesForCap(concurrent * C.unevenShareHeadroom, maxOpen - C.gunicornFdReserve));
   // workers x worker_connections covers the design load; one worker takes at most its uneven share.
   const workerConnections = Math.ceil((concurrent / workers) * C.unevenShareHeadroom);
   // Each greenlet holds one client socket; the reserve covers DB/cache pools and the app's own files.
   const gunicornNofile = workerConnections + C.gunicornFdReserve;
   // Nginx: a proxied request is two connections (client + upstream); workers split them (reuseport).
   const nginxConnectionsTotal = 2 * concurrent;
-  const nginxWorkers = Math.max(size.vcpus, processesForFdCap(nginxConnectionsTotal * C.unevenShareHeadroom, 2, C.nginxFdReserve, maxOpen));
+  // Connections one Nginx worker may hold so that 2 x (connections + idle) + reserve stays under the cap.
+  const nginxWorkerCap = Math.floor((maxOpen - C.nginxFdReserve) / 2) - C.nginxUpstreamKeepalive - C.nginxIdleConnectionMargin;
+  const nginxWorkers = Math.max(size.vcpus, processesForCap(nginxConnectionsTotal * C.unevenShareHeadroom, nginxWorkerCap));
   const nginxWorkerConnections =
     Math.ceil((nginxConnectionsTotal / nginxWorkers) * C.unevenShareHeadroom) + C.nginxUpstreamKeepalive + C.nginxIdleConnectionMargin;
   // worker_rlimit_nofile >= 2 x worker_connections: a connection may also hold a file (static, temp body).
-  const workerRlimitNofile = Math.min(maxOpen, 2 * nginxWorkerConnections + C.nginxFdReserve);
+  const workerRlimitNofile = 2 * nginxWorkerConnections + C.nginxFdReserve;
   // The accept queues absorb a burst of a quarter of the design load arriving at once.
   const listenBacklog = Math.min(C.maxListenBacklog, Math.max(C.minListenBacklog, nextPowerOfTwo(concurrent / 4)));
   const gunicornBacklog = Math.min(C.maxListenBacklog, Math.max(C.minListenBacklog, nextPowerOfTwo(workerConnections / 4)));
