@@ -1,0 +1,166 @@
+/**
+ * Everything a web droplet receives, and its user data.
+ *
+ * `dropletFiles` lists every file with path, owner and mode; `renderUserData` wraps them into one
+ * cloud-config with the packages, the app user and the commands that start the services. Only the env
+ * file carries connection strings (Terraform references in the stack); every other file is plain text
+ * known at synth time, snapshot-tested and checked by the tool that reads it (test/tools).
+ */
+import type { DropletTuning } from '../config/capacity.js';
+import type { AppConfig } from '../config/schema.js';
+import { toCloudConfigYaml, type CloudConfig, type CloudConfigCommand, type FileMode } from '../constructs/cloud-config.js';
+import { renderAppEnv, renderDemoApp, renderGitInstallScript } from './app.js';
+import { renderGunicornConf } from './gunicorn.js';
+import { appUserLimits, renderLimitsConf, renderSysctlConf } from './host-tuning.js';
+import { renderErrorPage, renderNginxConf, renderSiteConf } from './nginx.js';
+import { APP_USER, DROPLET_PATHS } from './paths.js';
+import { renderAppService, renderNginxLimitsDropIn } from './systemd.js';
+
+/** What the droplet's files are rendered from: config and the capacity plan's tuning. */
+export interface DropletInput {
+  /** Environment name, e.g. `production`: names the process and the unit. */
+  environment: string;
+  /** The VPC's private range: Nginx trusts X-Forwarded-For from it (the load balancer). */
+  vpcIpRange: string;
+  app: AppConfig;
+  cacheTtlSeconds: number;
+  tuning: DropletTuning;
+}
+
+/** Connection strings for the env file; in the stack these are Terraform references (cdktf token strings), in the box real URLs. */
+export interface AppConnections {
+  databaseUrl: string;
+  /** Comma-separated; empty when there are no read replicas. */
+  databaseReplicaUrls: string;
+  redisUrl: string;
+}
+
+/** One file a droplet receives. */
+export interface DropletFile {
+  readonly path: string;
+  /** `user:group` */
+  readonly owner: string;
+  readonly permissions: FileMode;
+  readonly content: string;
+  /**
+   * Written by cloud-init's write-files-deferred (final stage, after packages and users) instead of
+   * write-files (init stage, before users-groups creates `app` and before packages are installed).
+   */
+  readonly defer: boolean;
+}
+
+/**
+ * Droplet user data "must be plain text and may not exceed 64 KiB in size"
+ * (digitalocean/openapi specification/resources/droplets/models/droplet_create.yml, `user_data`).
+ */
+export const USER_DATA_MAX_BYTES = 65536;
+
+/** Debian 12 / Ubuntu 24.04 packages: Nginx, and for the demo app Gunicorn with its libraries. */
+const DEMO_PACKAGES = [
+  'nginx', 'gunicorn', 'python3-gevent', 'python3-sqlalchemy', 'python3-psycopg2', 'python3-psycogreen',
+  'python3-redis', 'python3-prometheus-client',
+] as const;
+/** A git app brings its own libraries into a virtualenv; the droplet needs git and venv. */
+const GIT_PACKAGES = ['nginx', 'git', 'python3-venv'] as const;
+
+const root = 'root:root';
+
+/** Every file a droplet receives, in the order cloud-init writes them. */
+export function dropletFiles(input: DropletInput, connections: AppConnections): DropletFile[] {
+  const { tuning, app, environment } = input;
+  const demo = app.source === 'demo';
+  const appDir = demo ? DROPLET_PATHS.demoDir : DROPLET_PATHS.srcDir;
+  const file = (path: string, content: string, permissions: FileMode = '0644', owner = root, defer = false): DropletFile =>
+    ({ path, owner, permissions, content, defer });
+  const files: DropletFile[] = [
+    file(DROPLET_PATHS.sysctl, renderSysctlConf(tuning.sysctl)),
+    file(DROPLET_PATHS.limits, renderLimitsConf(appUserLimits(APP_USER, tuning.gunicorn.nofile))),
+    // Before the nginx package: its first start already has the limit.
+    file(DROPLET_PATHS.nginxLimitsDropIn, renderNginxLimitsDropIn(tuning.nginx)),
+    file(DROPLET_PATHS.appUnit, renderAppService({
+      environment,
+      gunicorn: tuning.gunicorn,
+      gunicornBin: demo ? '/usr/bin/gunicorn' : `${DROPLET_PATHS.venvDir}/bin/gunicorn`,
+      appDir,
+    })),
+    file(DROPLET_PATHS.gunicornConfig, renderGunicornConf({
+      gunicorn: tuning.gunicorn,
+      wsgiApp: demo ? 'demo_app:application' : app.wsgiModule,
+      appDir,
+      procName: `app-${environment}`,
+    })),
+    file(DROPLET_PATHS.errorPage, renderErrorPage()),
+    // After the nginx package, so dpkg installs its own files first and ours replace them.
+    file(DROPLET_PATHS.nginxConf, renderNginxConf(tuning.nginx), '0644', root, true),
+    file(DROPLET_PATHS.site, renderSiteConf({ nginx: tuning.nginx, vpcIpRange: input.vpcIpRange }), '0644', root, true),
+    demo
+      ? file(DROPLET_PATHS.demoModule, renderDemoApp())
+      : file(DROPLET_PATHS.gitInstallScript, renderGitInstallScript(app), '0755'),
+    // Group app exists only after users-groups: deferred. systemd (root) reads it; Nginx cannot.
+    file(DROPLET_PATHS.envFile, renderAppEnv({
+      environment,
+      ...connections,
+      database: tuning.database,
+      cacheTtlSeconds: input.cacheTtlSeconds,
+      // No load-test wait may outlast a worker's heartbeat timeout (it is far inside the proxy timeouts).
+      ioMaxSeconds: tuning.gunicorn.timeoutSeconds,
+      extra: app.env,
+    }), '0640', `root:${APP_USER}`, true),
+  ];
+  return files;
+}
+
+/** The cloud-config document: packages, the app user, the files, and the commands that start it all. */
+export function dropletCloudConfig(input: DropletInput, connections: AppConnections): CloudConfig {
+  const demo = input.app.source === 'demo';
+  const runcmd: CloudConfigCommand[] = [
+    // Every command is safe to run again (cloud-init runs them once per instance; an operator may re-run).
+    ...(demo ? [] : [[DROPLET_PATHS.gitInstallScript]]),
+    ['sysctl', '--system'],
+    // Our nginx.conf includes conf.d only; removing Debian's default site keeps sites-enabled honest.
+    ['rm', '-f', '/etc/nginx/sites-enabled/default'],
+    ['install', '-d', '-m', '0755', '/opt/app/static', '/opt/app/media'],
+    ['systemctl', 'daemon-reload'],
+    ['systemctl', 'enable', 'app.service', 'nginx.service'],
+    // The app first: Nginx then finds the socket on its first request.
+    ['systemctl', 'restart', 'app.service'],
+    ['systemctl', 'restart', 'nginx.service'],
+  ];
+  return {
+    package_update: true,
+    packages: [...(demo ? DEMO_PACKAGES : GIT_PACKAGES)],
+    groups: [APP_USER],
+    users: [
+      // Keep the image's default user (DigitalOcean's root SSH keys stay as they are).
+      'default',
+      { name: APP_USER, system: true, primary_group: APP_USER, homedir: '/opt/app', no_create_home: true, shell: '/usr/sbin/nologin', lock_passwd: true },
+    ],
+    write_files: dropletFiles(input, connections).map(({ path, owner, permissions, content, defer }) =>
+      ({ path, owner, permissions, content, ...(defer ? { defer } : {}) })),
+    runcmd,
+  };
+}
+
+/** The droplet's user data: `#cloud-config` text, checked against DigitalOcean's size limit. */
+export function renderUserData(input: DropletInput, connections: AppConnections): string {
+  const text = toCloudConfigYaml(
+    dropletCloudConfig(input, connections),
+    `Rendered from templates/droplet.ts for environment ${input.environment}. Do not edit on the host: droplets are replaced, not patched.`,
+  );
+  checkUserDataSize(text);
+  return text;
+}
+
+/**
+ * Throw when user data exceeds DigitalOcean's 64 KiB limit.
+ * @param reserveBytes bytes to keep free, e.g. for Terraform references that resolve to longer text at apply
+ */
+export function checkUserDataSize(text: string, reserveBytes = 0): void {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes + reserveBytes > USER_DATA_MAX_BYTES) {
+    throw new Error(
+      `droplet user data is ${bytes} bytes${reserveBytes ? ` (+${reserveBytes} reserved)` : ''}; DigitalOcean accepts at most ${USER_DATA_MAX_BYTES} (64 KiB). ` +
+        'Shrink the rendered files, or give large write_files contents encoding gz+b64 (constructs/cloud-config.ts).',
+    );
+  }
+}
