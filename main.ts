@@ -3,27 +3,32 @@
  *
  *   npx cdktf synth                              all environments
  *   WEB_ENVIRONMENTS=dev,staging npx cdktf synth  only those
+ *   WEB_CONFIG_DIR=elsewhere npx cdktf synth      environments from another directory
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { App } from 'cdktf';
-import { ConfigError, environmentNames, loadEnvironments } from './config/load.js';
+import { CONFIG_DIR, ConfigError, environmentNames, loadEnvironments } from './config/load.js';
 import { planReport, planSummaryTable } from './config/plan-report.js';
 import { WebStack } from './constructs/web-stack.js';
 
+const configDir = process.env.WEB_CONFIG_DIR ? path.resolve(process.env.WEB_CONFIG_DIR) : CONFIG_DIR;
+const TIER_ORDER = ['development', 'staging', 'production'];
+
 function selectedEnvironments(): string[] {
-  const all = environmentNames();
+  const all = environmentNames(configDir);
   const wanted = process.env.WEB_ENVIRONMENTS?.split(',').map((s) => s.trim()).filter(Boolean);
   if (!wanted) return all;
   const unknown = wanted.filter((name) => !all.includes(name));
   if (unknown.length > 0) {
-    throw new ConfigError(unknown.map((name) => ({ file: `config/${name}.yaml`, line: 0, column: 0, key: '', message: `WEB_ENVIRONMENTS names an environment without a file; environments: ${all.join(', ')}` })));
+    throw new ConfigError(unknown.map((name) => ({ file: path.relative(process.cwd(), path.join(configDir, `${name}.yaml`)), line: 0, column: 0, key: '', message: `WEB_ENVIRONMENTS names an environment without a file; environments: ${all.join(', ')}` })));
   }
   return wanted;
 }
 
 try {
-  const environments = loadEnvironments(selectedEnvironments());
+  const environments = loadEnvironments(selectedEnvironments(), configDir)
+    .sort((a, b) => TIER_ORDER.indexOf(a.config.tier) - TIER_ORDER.indexOf(b.config.tier) || a.name.localeCompare(b.name));
   const app = new App();
   // Build every stack before writing anything, so an error leaves no half-written output.
   for (const env of environments) new WebStack(app, `web-${env.name}`, env);
