@@ -12,7 +12,7 @@ export const DROPLET_PATHS = {
   envFile: '/etc/app/app.env',
   gunicornConfig: '/etc/app/gunicorn.conf.py',
   appUnit: '/etc/systemd/system/app.service',
-  nginxLimitsDropIn: '/etc/systemd/system/nginx.service.d/limits.conf',
+  nginxLimitsDropIn: '/etc/systemd/system/nginx.service.d/nofile.conf',
   nginxConf: '/etc/nginx/nginx.conf',
   site: '/etc/nginx/conf.d/app.conf',
   errorPage: '/var/www/app-errors/50x.html',

@@ -1,0 +1,253 @@
+# Rendered from templates/app/demo_app.py by this project's cdktf synth. Do not edit on the host: droplets are replaced, not patched.
+# The demo WSGI app: the architecture's patterns in one module, on distribution packages only.
+#
+#   GET  /healthz        200 while this process can serve; no database or cache round trip
+#   POST /items          write on the primary engine (PgBouncer), JSON {"body": "..."}
+#   GET  /items/<id>     read on a replica engine, falling back to the primary
+#   GET  /cached/<id>    cache-aside through the Redis protocol with a TTL; the database when the cache is down
+#   GET  /io?seconds=N   wait N seconds in gevent (capped by IO_MAX_SECONDS), for load tests
+#   GET  /metrics        Prometheus; Nginx serves it on its local-only port
+#
+# Configuration comes from the environment (the unit's EnvironmentFile). Gunicorn's post_fork hook
+# makes psycopg2 cooperative (psycogreen); gunicorn's gevent worker has monkey-patched sockets for redis.
+import json
+import logging
+import os
+import re
+import time
+from urllib.parse import parse_qs
+
+import gevent
+import redis
+import sqlalchemy
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import multiprocess
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger("demo_app")
+
+
+def _required(name):
+    value = os.environ.get(name, "")
+    if not value:
+        # Fail at import: Gunicorn logs this and systemd keeps retrying, visibly, instead of serving errors.
+        raise RuntimeError(f"environment variable {name} is required (see /etc/app/app.env)")
+    return value
+
+
+DATABASE_URL = _required("DATABASE_URL")
+REPLICA_URLS = [u.strip() for u in os.environ.get("DATABASE_REPLICA_URLS", "").split(",") if u.strip()]
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHE_TTL_SECONDS = int(_required("CACHE_TTL_SECONDS"))
+IO_MAX_SECONDS = float(_required("IO_MAX_SECONDS"))
+# A cache or replica that failed is skipped for this long, so an outage costs one timeout, not one per request.
+RETRY_AFTER_SECONDS = float(os.environ.get("BACKEND_RETRY_AFTER_SECONDS", "5"))
+CACHE_TIMEOUT_SECONDS = float(os.environ.get("CACHE_TIMEOUT_SECONDS", "0.25"))
+
+
+def _engine(url, prefix):
+    # Pool sizes per process come from the capacity plan, through the env file.
+    return sqlalchemy.create_engine(
+        url,
+        pool_size=int(_required(f"{prefix}_POOL_SIZE")),
+        max_overflow=int(_required(f"{prefix}_MAX_OVERFLOW")),
+        pool_recycle=int(_required("DB_POOL_RECYCLE_SECONDS")),
+        # A connection PgBouncer or a failover closed is replaced before use, not failed on.
+        pool_pre_ping=True,
+        future=True,
+    )
+
+
+primary = _engine(DATABASE_URL, "DB_PRIMARY")
+# Each process reads from one replica, spread by pid; the plan budgets replica connections that way.
+replica = _engine(REPLICA_URLS[os.getpid() % len(REPLICA_URLS)], "DB_REPLICA") if REPLICA_URLS else None
+cache = (
+    redis.Redis.from_url(REDIS_URL, socket_timeout=CACHE_TIMEOUT_SECONDS, socket_connect_timeout=CACHE_TIMEOUT_SECONDS)
+    if REDIS_URL
+    else None
+)
+
+REQUESTS = Counter("app_requests_total", "Requests served", ["route", "status"])
+LATENCY = Histogram("app_request_seconds", "Time to serve a request", ["route"])
+FALLBACKS = Counter("app_fallbacks_total", "Reads served by a fallback", ["backend"])
+
+CREATE_TABLE = sqlalchemy.text(
+    "CREATE TABLE IF NOT EXISTS items (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+)
+_schema_ready = False
+_down_until = {"replica": 0.0, "cache": 0.0}
+
+
+def ensure_schema():
+    """Create the table if missing. Several workers race here at start; the loser's error is harmless."""
+    global _schema_ready
+    if _schema_ready:
+        return
+    try:
+        with primary.begin() as conn:
+            conn.execute(CREATE_TABLE)
+    except SQLAlchemyError:
+        with primary.connect() as conn:
+            exists = conn.execute(sqlalchemy.text("SELECT to_regclass('items') IS NOT NULL")).scalar()
+        if not exists:
+            raise
+    _schema_ready = True
+
+
+def _available(backend):
+    return time.monotonic() >= _down_until[backend]
+
+
+def _mark_down(backend, error):
+    log.warning("%s unavailable for %ss: %s", backend, RETRY_AFTER_SECONDS, error)
+    _down_until[backend] = time.monotonic() + RETRY_AFTER_SECONDS
+    FALLBACKS.labels(backend).inc()
+
+
+def _select_item(engine, item_id):
+    with engine.connect() as conn:
+        row = conn.execute(sqlalchemy.text("SELECT id, body FROM items WHERE id = :id"), {"id": item_id}).first()
+    return {"id": row.id, "body": row.body} if row else None
+
+
+def read_item(item_id):
+    """Read on the replica; on the primary when there is none or it fails (lag or outage)."""
+    if replica is not None and _available("replica"):
+        try:
+            item = _select_item(replica, item_id)
+            if item is not None:
+                return item
+        except SQLAlchemyError as error:
+            _mark_down("replica", error)
+    ensure_schema()
+    return _select_item(primary, item_id)
+
+
+def cached_item(item_id):
+    """Cache-aside: the cache first, the database on a miss (then fill the cache with a TTL)."""
+    key = f"item:{item_id}"
+    use_cache = cache is not None and _available("cache")
+    if use_cache:
+        try:
+            hit = cache.get(key)
+            if hit is not None:
+                return json.loads(hit), "hit"
+        except redis.RedisError as error:
+            _mark_down("cache", error)
+            use_cache = False
+    item = read_item(item_id)
+    if item is not None and use_cache:
+        try:
+            cache.setex(key, CACHE_TTL_SECONDS, json.dumps(item))
+        except redis.RedisError as error:
+            _mark_down("cache", error)
+    return item, "miss" if use_cache else "bypass"
+
+
+def _json(start_response, status, payload, headers=()):
+    body = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
+    return [body]
+
+
+def healthz(environ, start_response):
+    import psycopg2.extensions
+
+    green = psycopg2.extensions.get_wait_callback() is not None
+    return _json(start_response, "200 OK", {"status": "ok", "pid": os.getpid(), "greenPsycopg": green})
+
+
+def create_item(environ, start_response):
+    try:
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        body = json.loads(environ["wsgi.input"].read(size) or b"null")["body"]
+        if not isinstance(body, str):
+            raise TypeError("body must be a string")
+    except (ValueError, KeyError, TypeError) as error:
+        return _json(start_response, "400 Bad Request", {"error": f"expected a JSON object with a string body: {error}"})
+    ensure_schema()
+    with primary.begin() as conn:
+        item_id = conn.execute(sqlalchemy.text("INSERT INTO items (body) VALUES (:body) RETURNING id"), {"body": body}).scalar()
+    return _json(start_response, "201 Created", {"id": item_id, "body": body}, [("Location", f"/items/{item_id}")])
+
+
+def get_item(environ, start_response, item_id):
+    item = read_item(item_id)
+    if item is None:
+        return _json(start_response, "404 Not Found", {"error": f"no item {item_id}"})
+    return _json(start_response, "200 OK", item)
+
+
+def get_cached(environ, start_response, item_id):
+    item, cache_state = cached_item(item_id)
+    if item is None:
+        return _json(start_response, "404 Not Found", {"error": f"no item {item_id}"}, [("X-Cache", cache_state)])
+    return _json(start_response, "200 OK", item, [("X-Cache", cache_state)])
+
+
+def io_wait(environ, start_response):
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    try:
+        seconds = float(query.get("seconds", ["0"])[0])
+        if not 0 <= seconds <= IO_MAX_SECONDS:
+            raise ValueError(f"must be between 0 and {IO_MAX_SECONDS}")
+    except ValueError as error:
+        return _json(start_response, "400 Bad Request", {"error": f"seconds: {error}"})
+    gevent.sleep(seconds)
+    return _json(start_response, "200 OK", {"slept": seconds})
+
+
+def metrics(environ, start_response):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Every worker writes its own files; this sums them, whichever worker answers.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    body = generate_latest(registry)
+    start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+ROUTES = [
+    ("GET", re.compile(r"/healthz"), "healthz", healthz),
+    ("POST", re.compile(r"/items"), "items", create_item),
+    ("GET", re.compile(r"/items/(\d+)"), "items", get_item),
+    ("GET", re.compile(r"/cached/(\d+)"), "cached", get_cached),
+    ("GET", re.compile(r"/io"), "io", io_wait),
+    ("GET", re.compile(r"/metrics"), "metrics", metrics),
+]
+
+
+def application(environ, start_response):
+    """The WSGI entry point Gunicorn loads (demo_app:application)."""
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
+    for route_method, pattern, name, handler in ROUTES:
+        match = pattern.fullmatch(path)
+        if match and method == route_method:
+            break
+    else:
+        return _json(start_response, "404 Not Found", {"error": f"no route {method} {path}"})
+    started = time.perf_counter()
+    status = "500"
+
+    def recording_start_response(status_line, headers, exc_info=None):
+        nonlocal status
+        status = status_line.split(" ", 1)[0]
+        return start_response(status_line, headers, exc_info)
+
+    try:
+        return handler(environ, recording_start_response, *(int(g) for g in match.groups()))
+    except SQLAlchemyError as error:
+        log.error("database error on %s %s: %s", method, path, error)
+        return _json(recording_start_response, "503 Service Unavailable", {"error": "database unavailable"})
+    finally:
+        REQUESTS.labels(name, status).inc()
+        LATENCY.labels(name).observe(time.perf_counter() - started)
+
+
+try:
+    ensure_schema()
+except SQLAlchemyError as error:
+    # The database may come up after the app; the first write creates the table then.
+    log.warning("table not created at start: %s", error)

@@ -1,0 +1,62 @@
+# Rendered from templates/gunicorn/gunicorn.conf.py by this project's cdktf synth. Do not edit on the host: droplets are replaced, not patched.
+# Gunicorn settings of a web droplet. Numbers come from the capacity plan (config/capacity.ts).
+# Gunicorn reads this file with exec(); every top-level name must be a Gunicorn setting or a module.
+
+wsgi_app = "demo_app:application"
+chdir = "/opt/app/demo"
+proc_name = "app-staging"
+
+# Nginx is the only client, over a unix socket in the unit's RuntimeDirectory.
+bind = ["unix:/run/app/gunicorn.sock"]
+backlog = 4096
+# Owner and group (www-data) may connect: Nginx's workers run as www-data.
+umask = 0o007
+
+worker_class = "gevent"
+workers = 4
+# Simultaneous requests per worker: one greenlet each.
+worker_connections = 977
+# Longer than Nginx's upstream keepalive_timeout, so Nginx always closes an idle connection first.
+keepalive = 65
+# A worker whose event loop is blocked this long is killed and replaced.
+timeout = 30
+# On stop or reload, requests in flight get this long to finish.
+graceful_timeout = 60
+# Restart each worker after about this many requests, staggered, to bound slow leaks.
+max_requests = 2812500
+max_requests_jitter = 281250
+# The heartbeat file lives on tmpfs: a heartbeat must never wait on a disk.
+worker_tmp_dir = "/run/app"
+
+# On a unix socket Gunicorn trusts X-Forwarded-* from its peer whatever this says; it names the only
+# proxy that may speak for clients should the bind ever become TCP.
+forwarded_allow_ips = "127.0.0.1"
+
+# Both logs to stdout: systemd hands them to journald.
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"
+access_log_format = '%({x-real-ip}i)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
+
+
+def post_fork(server, worker):
+    """Make psycopg2 wait in gevent: without this every query blocks the worker's whole event loop."""
+    try:
+        from psycogreen.gevent import patch_psycopg
+    except ImportError:
+        server.log.warning("psycogreen is not installed: psycopg2 queries will block the gevent loop")
+        return
+    patch_psycopg()
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from the shared Prometheus directory."""
+    import os
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    try:
+        from prometheus_client import multiprocess
+    except ImportError:
+        return
+    multiprocess.mark_process_dead(worker.pid)

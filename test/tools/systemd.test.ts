@@ -1,0 +1,76 @@
+/**
+ * `systemd-analyze verify` on app.service and on nginx.service with the rendered drop-in. It exits 0 on
+ * unknown keys and only warns, so any stderr output fails the check.
+ *
+ * Path rewriting: the git app's ExecStart (/opt/app/venv/bin/gunicorn) exists only on a droplet after
+ * its install script ran; verify requires an executable, so it is pointed at /usr/bin/gunicorn.
+ * nginx.service comes from the installed nginx package (as on the droplet); the drop-in sits in
+ * nginx.service.d/ beside it in the temp dir, where verify loads drop-ins from.
+ */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { allRendered, GIT_APP, rendered } from '../templates/fixtures.js';
+import { removeTempDirs, requireTools, rewriteOnce, run, tempDir } from './tools.js';
+
+afterAll(removeTempDirs);
+
+const NGINX_UNIT = '/lib/systemd/system/nginx.service';
+
+function verify(dir: string, unit: string) {
+  return run('systemd-analyze', ['verify', '--man=no', path.join(dir, unit)], { cwd: dir });
+}
+
+function verifyAppService(unit: string) {
+  const dir = tempDir('systemd-app');
+  writeFileSync(path.join(dir, 'app.service'), unit.replace('ExecStart=/opt/app/venv/bin/gunicorn ', 'ExecStart=/usr/bin/gunicorn '));
+  return verify(dir, 'app.service');
+}
+
+function verifyNginxDropIn(dropIn: string) {
+  const dir = tempDir('systemd-nginx');
+  copyFileSync(NGINX_UNIT, path.join(dir, 'nginx.service'));
+  mkdirSync(path.join(dir, 'nginx.service.d'));
+  writeFileSync(path.join(dir, 'nginx.service.d', 'nofile.conf'), dropIn);
+  return verify(dir, 'nginx.service');
+}
+
+describe.each(allRendered())('systemd-analyze verify, $environment', ({ byName }) => {
+  it('app.service has no warning', (ctx) => {
+    requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
+    const r = verifyAppService(byName['app.service']!);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('nginx.service with the nofile drop-in has no warning', (ctx) => {
+    requireTools(ctx, 'systemd-analyze', NGINX_UNIT);
+    const r = verifyNginxDropIn(byName['nofile.conf']!);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('systemd-analyze verify, broken renderings', () => {
+  const { byName } = rendered('production', GIT_APP);
+
+  it('fails on a misspelt key, which systemd would ignore with exit 0', (ctx) => {
+    requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
+    const r = verifyAppService(rewriteOnce(byName['app.service']!, 'LimitNOFILE=', 'LimitNOFILES='));
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/Unknown key 'LimitNOFILES' in section \[Service\], ignoring\./);
+  });
+
+  it('fails on a drop-in key in the wrong section', (ctx) => {
+    requireTools(ctx, 'systemd-analyze', NGINX_UNIT);
+    const r = verifyNginxDropIn(rewriteOnce(byName['nofile.conf']!, '[Service]', '[Unit]'));
+    expect(r.stderr).toMatch(/Unknown key 'LimitNOFILE' in section \[Unit\], ignoring\./);
+  });
+
+  it('fails on an ExecStart that does not exist', (ctx) => {
+    requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
+    const r = verifyAppService(rewriteOnce(byName['app.service']!, 'ExecStart=/opt/app/venv/bin/gunicorn', 'ExecStart=/opt/app/venv/bin/gunicron'));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('Command /opt/app/venv/bin/gunicron is not executable: No such file or directory');
+  });
+});

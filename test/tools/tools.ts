@@ -1,0 +1,79 @@
+/**
+ * Helpers for the real-tool checks: find a tool, run it, make temp dirs.
+ *
+ * Under CI=true a missing tool fails the test (the pipeline must install it: .ci/run); elsewhere the
+ * test is skipped with the reason shown, so a laptop without nginx can still run the suite.
+ */
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'vitest';
+
+/** Debian's Python: a pyenv python3 may come first on PATH without Debian's gunicorn and cloud-init. */
+export const PYTHON = '/usr/bin/python3';
+
+/** Debian packages these checks need, by the tool they provide. */
+export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
+  'cloud-init': 'cloud-init',
+  nginx: 'nginx',
+  'systemd-analyze': 'systemd',
+  [PYTHON]: 'python3',
+  '/usr/bin/gunicorn': 'gunicorn python3-gevent',
+  '/usr/lib/postgresql/15/bin/postgres': 'postgresql-15',
+  'redis-server': 'redis-server',
+};
+
+function available(tool: string): boolean {
+  if (tool.startsWith('/')) return existsSync(tool);
+  return spawnSync('sh', ['-c', `command -v "$1"`, 'sh', tool], { stdio: 'ignore' }).status === 0;
+}
+
+/** Skip (or under CI=true fail) the test unless every tool is installed. */
+export function requireTools(ctx: TestContext, ...tools: string[]): void {
+  const missing = tools.filter((t) => !available(t));
+  if (missing.length === 0) return;
+  const packages = missing.map((t) => TOOL_PACKAGES[t] ?? t).join(' ');
+  const reason = `${missing.join(', ')} not installed (apt-get install ${packages})`;
+  if (process.env.CI === 'true') throw new Error(`${reason}: CI must install it (.ci/run)`);
+  ctx.skip(reason);
+}
+
+/** Whether Python imports a module (e.g. gevent for Gunicorn's worker class). */
+export function pythonHas(module: string): boolean {
+  return spawnSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+}
+
+export interface RunResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run a command to completion, capturing its output. */
+export function run(command: string, args: readonly string[], options: SpawnSyncOptions = {}): RunResult {
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 20_000, ...options });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+const made: string[] = [];
+
+/** A fresh temp directory, removed by `removeTempDirs` (call it in afterAll). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+  made.push(dir);
+  return dir;
+}
+
+/** Remove the temp directories this test file made. */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Replace `from` with `to` exactly once, or fail: a rewrite that silently matches nothing hides a change. */
+export function rewriteOnce(text: string, from: string, to: string): string {
+  const at = text.indexOf(from);
+  if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`expected ${JSON.stringify(from)} exactly once`);
+  return text.slice(0, at) + to + text.slice(at + from.length);
+}
