@@ -8,6 +8,7 @@ import { AppFleet } from './app-fleet.js';
 import { Cache } from './cache.js';
 import { Dns } from './dns.js';
 import { LoadBalancer } from './load-balancer.js';
+import { Monitoring } from './monitoring.js';
 import { Network } from './network.js';
 import { Postgres } from './postgres.js';
 import { Project } from './project.js';
@@ -98,6 +99,16 @@ export class WebStack extends TerraformStack {
     this.postgres.allowFrom(this.fleet);
     this.cache.allowFrom(this.fleet);
     if (config.domain) new Dns(this, 'dns', { domain: config.domain, zone: config.dnsZone, target: this.loadBalancer });
+    new Monitoring(this, 'monitoring', {
+      name: id,
+      fleet: this.fleet,
+      dropletVcpus: plan.droplet.vcpus,
+      loadBalancer: this.loadBalancer,
+      databaseClusterIds: [this.postgres.cluster.id, this.cache.cluster.id],
+      recipients: config.alerts,
+      domain: config.domain,
+      healthPath: config.loadBalancer.healthCheck.path,
+    });
 
     new Project(this, 'project', {
       name: id,
@@ -119,7 +130,7 @@ export class WebStack extends TerraformStack {
       new LocalBackend(this, { path: `terraform.${id}.tfstate` });
       return;
     }
-    new S3Backend(this, {
+    const backend = new S3Backend(this, {
       bucket: state.bucket,
       key: state.key ?? `${id}/terraform.tfstate`,
       // Spaces ignores the AWS region; the S3 protocol needs one, and us-east-1 is what DigitalOcean documents.
@@ -131,6 +142,10 @@ export class WebStack extends TerraformStack {
       skipRegionValidation: true,
       skipS3Checksum: true,
     });
+    // S3-native locking (Terraform >= 1.10): a conditional PUT (If-None-Match) of <key>.tflock, which
+    // Spaces honours (docs/operations.md has the sources). CI's per-environment concurrency group stays the
+    // first guard. cdktf 0.21 has no property for it.
+    backend.addOverride('use_lockfile', true);
   }
 
   /** DigitalOcean refuses user data over 64 KiB; check the worst case (longest connection strings) now. */
