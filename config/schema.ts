@@ -92,8 +92,10 @@ export const postgresSchema = z.strictObject({
     .prefault({}),
   maintenanceWindow: z
     .strictObject({
-      day: z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']).default('sunday'),
-      hour: z.string().regex(/^([01]\d|2[0-3]):00$/, 'must be a whole hour in UTC, HH:00').default('04:00'),
+      day: z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']).default('sunday')
+        .describe('Day of the maintenance window (UTC).'),
+      hour: z.string().regex(/^([01]\d|2[0-3]):00$/, 'must be a whole hour in UTC, HH:00').default('04:00')
+        .describe('Start of the maintenance window, HH:00 UTC.'),
     })
     .prefault({})
     .describe('When DigitalOcean may apply updates (UTC).'),
