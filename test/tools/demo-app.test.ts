@@ -1,0 +1,204 @@
+/**
+ * The demo app for real: the rendered demo_app.py under Gunicorn's gevent worker with the rendered
+ * gunicorn.conf.py and env file, against a PostgreSQL and a redis-server started here on loopback.
+ *
+ * Two app instances: `up` sees every backend; `degraded` has a replica and a cache that refuse
+ * connections, so its reads must fall back to the primary and skip the cache.
+ * Path rewriting in gunicorn.conf.py: bind, chdir and worker_tmp_dir point into a temp dir (/run/app and
+ * /opt/app exist only on the droplet). PostgreSQL runs as the `postgres` user when the test runs as root
+ * (it refuses to run as root). The real replica, nginx and systemd are the box's job (box/).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { dropletFiles } from '../../templates/droplet.js';
+import { dropletInput } from '../templates/fixtures.js';
+import { pythonHas, removeTempDirs, requireTools, run, tempDir } from './tools.js';
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const TOOLS = [`${PG_BIN}/postgres`, 'redis-server', '/usr/bin/gunicorn', 'runuser'];
+const MODULES = ['gevent', 'sqlalchemy', 'psycopg2', 'psycogreen', 'redis', 'prometheus_client'];
+
+const ready = () => TOOLS.every((t) => (t.startsWith('/') ? existsSync(t) : run('sh', ['-c', `command -v ${t}`]).status === 0)) && MODULES.every(pythonHas);
+
+function requireStack(ctx: TestContext): void {
+  requireTools(ctx, ...TOOLS);
+  const missing = MODULES.filter((m) => !pythonHas(m));
+  if (missing.length > 0) {
+    const reason = `Python modules ${missing.join(', ')} missing (apt-get install python3-gevent python3-sqlalchemy python3-psycopg2 python3-psycogreen python3-redis python3-prometheus-client)`;
+    if (process.env.CI === 'true') throw new Error(`${reason}: CI must install them (.ci/run)`);
+    ctx.skip(reason);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Reply { status: number; headers: http.IncomingHttpHeaders; body: string }
+
+function request(socketPath: string, method: string, urlPath: string, body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, method, path: urlPath, headers: body ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject).end(body);
+  });
+}
+
+async function until<T>(what: string, attempt: () => Promise<T | undefined>, seconds = 20): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await attempt().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${seconds} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The env file as systemd reads our subset of it: KEY=value, double quotes with \-escapes. */
+function parseEnvFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(?:"((?:[^"\\]|\\.)*)"|(.*))$/.exec(line);
+    if (m) env[m[1]!] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!;
+  }
+  return env;
+}
+
+const children: ChildProcess[] = [];
+const asPostgres = (cmd: string, args: string[]) => (process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const : [cmd, args] as const);
+let pgData = '';
+let sockets: { up: string; degraded: string } | undefined;
+
+/** Start one app instance from the dev environment's rendered files; returns its socket path. */
+async function startApp(name: string, connections: { databaseUrl: string; databaseReplicaUrls: string; redisUrl: string }, logs: string[]): Promise<string> {
+  const dir = tempDir(`demo-${name}`);
+  mkdirSync(path.join(dir, 'metrics'));
+  const files = Object.fromEntries(dropletFiles(dropletInput('dev'), connections).map((f) => [path.basename(f.path), f.content]));
+  writeFileSync(path.join(dir, 'demo_app.py'), files['demo_app.py']!);
+  const socket = path.join(dir, 'gunicorn.sock');
+  const conf = files['gunicorn.conf.py']!
+    .replace(/^bind = .*$/m, `bind = ["unix:${socket}"]`)
+    .replace(/^chdir = .*$/m, `chdir = "${dir}"`)
+    .replace(/^worker_tmp_dir = .*$/m, `worker_tmp_dir = "${dir}"`);
+  writeFileSync(path.join(dir, 'gunicorn.conf.py'), conf);
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...parseEnvFile(files['app.env']!), PROMETHEUS_MULTIPROC_DIR: path.join(dir, 'metrics') };
+  const child = spawn('/usr/bin/gunicorn', ['--config', path.join(dir, 'gunicorn.conf.py')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => logs.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => logs.push(d.toString()));
+  children.push(child);
+  await until(`gunicorn (${name}); its log:\n${logs.join('')}`, async () => ((await request(socket, 'GET', '/healthz')).status === 200 ? true : undefined));
+  return socket;
+}
+
+beforeAll(async () => {
+  if (!ready()) return;
+  const pgDir = tempDir('demo-pg');
+  pgData = path.join(pgDir, 'data');
+  if (process.getuid?.() === 0) {
+    const uid = Number(run('id', ['-u', 'postgres']).stdout);
+    const gid = Number(run('id', ['-g', 'postgres']).stdout);
+    chownSync(pgDir, uid, gid);
+  }
+  const [pgPort, redisPort, deadPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const initdb = run(...asPostgres(`${PG_BIN}/initdb`, ['-D', pgData, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions']));
+  if (initdb.status !== 0) throw new Error(`initdb failed: ${initdb.stderr}`);
+  const pgOptions = `-p ${pgPort} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${pgDir} -c fsync=off`;
+  const start = run(...asPostgres(`${PG_BIN}/pg_ctl`, ['-D', pgData, '-o', pgOptions, '-l', path.join(pgDir, 'log'), '-w', 'start']));
+  if (start.status !== 0) throw new Error(`postgres failed to start: ${start.stdout}${start.stderr}${readFileSync(path.join(pgDir, 'log'), 'utf8')}`);
+  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  children.push(redis);
+  const db = `postgresql://postgres@127.0.0.1:${pgPort}/postgres`;
+  const logs: string[] = [];
+  const [up, degraded] = await Promise.all([
+    startApp('up', { databaseUrl: db, databaseReplicaUrls: db, redisUrl: `redis://127.0.0.1:${redisPort}/0` }, logs),
+    startApp('degraded', { databaseUrl: db, databaseReplicaUrls: `postgresql://postgres@127.0.0.1:${deadPort}/postgres`, redisUrl: `redis://127.0.0.1:${deadPort}/0` }, []),
+  ]);
+  sockets = { up, degraded };
+}, 60_000);
+
+afterAll(() => {
+  for (const child of children) child.kill('SIGTERM');
+  if (pgData) run(...asPostgres(`${PG_BIN}/pg_ctl`, ['-D', pgData, '-m', 'immediate', 'stop']));
+  removeTempDirs();
+});
+
+function stack(ctx: TestContext): { up: string; degraded: string } {
+  requireStack(ctx);
+  if (!sockets) throw new Error('the demo stack did not start (see beforeAll)');
+  return sockets;
+}
+
+describe('demo app under gunicorn (gevent)', () => {
+  it('answers /healthz with psycopg2 made cooperative by the post_fork hook', async (ctx) => {
+    const reply = await request(stack(ctx).up, 'GET', '/healthz');
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toMatchObject({ status: 'ok', greenPsycopg: true });
+  });
+
+  it('writes on the primary and reads the item back through the replica engine', async (ctx) => {
+    const { up } = stack(ctx);
+    const created = await request(up, 'POST', '/items', JSON.stringify({ body: 'hello' }));
+    expect(created.status).toBe(201);
+    const { id } = JSON.parse(created.body) as { id: number };
+    expect(created.headers.location).toBe(`/items/${id}`);
+    const read = await request(up, 'GET', `/items/${id}`);
+    expect(read.status).toBe(200);
+    expect(JSON.parse(read.body)).toEqual({ id, body: 'hello' });
+    expect((await request(up, 'GET', '/items/999999999')).status).toBe(404);
+  });
+
+  it('serves cache-aside: a miss fills the cache, the next read is a hit', async (ctx) => {
+    const { up } = stack(ctx);
+    const { id } = JSON.parse((await request(up, 'POST', '/items', JSON.stringify({ body: 'cached' }))).body) as { id: number };
+    const first = await request(up, 'GET', `/cached/${id}`);
+    const second = await request(up, 'GET', `/cached/${id}`);
+    expect([first.status, first.headers['x-cache']]).toEqual([200, 'miss']);
+    expect([second.status, second.headers['x-cache']]).toEqual([200, 'hit']);
+    expect(JSON.parse(second.body)).toEqual({ id, body: 'cached' });
+  });
+
+  it('falls back to the primary when the replica is down, and to the database when the cache is down', async (ctx) => {
+    const { degraded } = stack(ctx);
+    const { id } = JSON.parse((await request(degraded, 'POST', '/items', JSON.stringify({ body: 'degraded' }))).body) as { id: number };
+    const read = await request(degraded, 'GET', `/items/${id}`);
+    expect([read.status, JSON.parse(read.body)]).toEqual([200, { id, body: 'degraded' }]);
+    const cached = await request(degraded, 'GET', `/cached/${id}`);
+    expect([cached.status, cached.headers['x-cache']]).toEqual([200, 'bypass']);
+    const metrics = await request(degraded, 'GET', '/metrics');
+    expect(metrics.body).toMatch(/app_fallbacks_total\{backend="replica"\} [1-9]/);
+    expect(metrics.body).toMatch(/app_fallbacks_total\{backend="cache"\} [1-9]/);
+  });
+
+  it('waits in gevent: 40 concurrent /io requests of 0.5 s on 2 workers take about 0.5 s, not 10 s', async (ctx) => {
+    const { up } = stack(ctx);
+    const started = Date.now();
+    const replies = await Promise.all(Array.from({ length: 40 }, () => request(up, 'GET', '/io?seconds=0.5')));
+    expect(replies.map((r) => r.status)).toEqual(Array(40).fill(200));
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('refuses an /io wait above IO_MAX_SECONDS, and a malformed write', async (ctx) => {
+    const { up } = stack(ctx);
+    expect((await request(up, 'GET', '/io?seconds=100000')).status).toBe(400);
+    expect((await request(up, 'POST', '/items', '{"nobody": 1}')).status).toBe(400);
+  });
+
+  it('exposes Prometheus metrics summed over the workers', async (ctx) => {
+    const reply = await request(stack(ctx).up, 'GET', '/metrics');
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatch(/app_requests_total\{route="healthz",status="200"\} [1-9]/);
+    // Every /io request so far, whichever worker served it.
+    const ioCount = Number(/^app_request_seconds_count\{route="io"\} ([\d.]+)$/m.exec(reply.body)?.[1]);
+    expect(ioCount).toBeGreaterThanOrEqual(40);
+  });
+});
