@@ -159,6 +159,7 @@ export type PlanResult = { readonly ok: true; readonly plan: Plan } | { readonly
 
 const C = PLAN_CONSTANTS;
 const fmt = (n: number) => n.toLocaleString('en-US');
+const droplets = (n: number) => `${fmt(n)} droplet${n === 1 ? '' : 's'}`;
 
 /** Smallest power of two >= n: kernel and Nginx queue sizes read best as powers of two. */
 export function nextPowerOfTwo(n: number): number {
@@ -321,7 +322,7 @@ export function planCapacity(environment: string, config: EnvironmentConfig): Pl
     if (maxInstances < needed) {
       issues.push({
         path: ['fleet', 'autoscale', 'maxInstances'],
-        message: `${maxInstances} droplets of ${fleet.sizeSlug} hold ${fmt(perDroplet * Math.max(0, maxInstances - spare))} concurrent requests; capacity.targetConcurrentRequests ${fmt(target)} needs at least ${needed}${spare ? ` (including ${spare} spare)` : ''}. Raise maxInstances or pick a larger fleet.sizeSlug`,
+        message: `${droplets(maxInstances)} of ${fleet.sizeSlug} hold ${fmt(perDroplet * Math.max(0, maxInstances - spare))} concurrent requests; capacity.targetConcurrentRequests ${fmt(target)} needs at least ${needed}${spare ? ` (including ${spare} spare)` : ''}. Raise maxInstances or pick a larger fleet.sizeSlug`,
       });
     }
     if (minInstances > maxInstances) {
@@ -335,7 +336,7 @@ export function planCapacity(environment: string, config: EnvironmentConfig): Pl
     if (count < needed) {
       issues.push({
         path: ['fleet', 'count'],
-        message: `${count} droplets of ${fleet.sizeSlug} hold ${fmt(perDroplet * Math.max(0, count - spare))} concurrent requests; capacity.targetConcurrentRequests ${fmt(target)} needs ${needed}${spare ? ` (including ${spare} spare)` : ''}. Raise count, omit it to use the plan's, or pick a larger fleet.sizeSlug`,
+        message: `${droplets(count)} of ${fleet.sizeSlug} hold ${fmt(perDroplet * Math.max(0, count - spare))} concurrent requests; capacity.targetConcurrentRequests ${fmt(target)} needs ${needed}${spare ? ` (including ${spare} spare)` : ''}. Raise count, omit it to use the plan's, or pick a larger fleet.sizeSlug`,
       });
     }
     fleetPlan = { kind: 'droplets', count, spare };
@@ -393,7 +394,9 @@ export function planCapacity(environment: string, config: EnvironmentConfig): Pl
     }
   }
   const tuning = dropletTuning(config, size, designPerDroplet, replicaPerProcess);
-  if (tuning.memory.budgetMib > tuning.memory.availableMib) {
+  // A fleet already too small overloads each droplet's memory too; that message would only repeat it.
+  const fleetTooSmall = issues.some((i) => i.path[0] === 'fleet');
+  if (!fleetTooSmall && tuning.memory.budgetMib > tuning.memory.availableMib) {
     issues.push({
       path: ['fleet', 'sizeSlug'],
       message: `${fleet.sizeSlug} has ${fmt(tuning.memory.availableMib)} MiB to plan with; ${fmt(designPerDroplet)} concurrent requests per droplet need ${fmt(tuning.memory.budgetMib)} MiB. Pick a size with more memory or add droplets`,
