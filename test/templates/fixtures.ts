@@ -21,7 +21,7 @@ export function dropletInput(environment: string, app?: AppConfig): DropletInput
 }
 
 /** A git app in place of the demo, to cover the other `app.source`. */
-export const GIT_APP: AppConfig = {
+export const GIT_APP: Extract<AppConfig, { source: 'git' }> = {
   source: 'git',
   gitUrl: 'https://github.com/example/shop.git',
   gitRef: 'v1.4.2',

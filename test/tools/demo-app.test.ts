@@ -75,7 +75,10 @@ function parseEnvFile(text: string): Record<string, string> {
 }
 
 const children: ChildProcess[] = [];
-const asPostgres = (cmd: string, args: string[]) => (process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const : [cmd, args] as const);
+/** Run a PostgreSQL binary as the postgres user when we are root (postgres refuses to run as root). */
+function runAsPostgres(cmd: string, args: string[]) {
+  return process.getuid?.() === 0 ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args);
+}
 let pgData = '';
 let sockets: { up: string; degraded: string } | undefined;
 
@@ -110,10 +113,10 @@ beforeAll(async () => {
     chownSync(pgDir, uid, gid);
   }
   const [pgPort, redisPort, deadPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const initdb = run(...asPostgres(`${PG_BIN}/initdb`, ['-D', pgData, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions']));
+  const initdb = runAsPostgres(`${PG_BIN}/initdb`, ['-D', pgData, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions']);
   if (initdb.status !== 0) throw new Error(`initdb failed: ${initdb.stderr}`);
   const pgOptions = `-p ${pgPort} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${pgDir} -c fsync=off`;
-  const start = run(...asPostgres(`${PG_BIN}/pg_ctl`, ['-D', pgData, '-o', pgOptions, '-l', path.join(pgDir, 'log'), '-w', 'start']));
+  const start = runAsPostgres(`${PG_BIN}/pg_ctl`, ['-D', pgData, '-o', pgOptions, '-l', path.join(pgDir, 'log'), '-w', 'start']);
   if (start.status !== 0) throw new Error(`postgres failed to start: ${start.stdout}${start.stderr}${readFileSync(path.join(pgDir, 'log'), 'utf8')}`);
   const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   children.push(redis);
@@ -128,7 +131,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const child of children) child.kill('SIGTERM');
-  if (pgData) run(...asPostgres(`${PG_BIN}/pg_ctl`, ['-D', pgData, '-m', 'immediate', 'stop']));
+  if (pgData) runAsPostgres(`${PG_BIN}/pg_ctl`, ['-D', pgData, '-m', 'immediate', 'stop']);
   removeTempDirs();
 });
 
