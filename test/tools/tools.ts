@@ -10,6 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'vitest';
 
+// nginx, runuser and systemd's tools live in /usr/sbin, which a non-root CI user's PATH may lack.
+for (const dir of ['/usr/sbin', '/sbin']) {
+  if (!(process.env.PATH ?? '').split(':').includes(dir)) process.env.PATH = `${process.env.PATH ?? '/usr/bin:/bin'}:${dir}`;
+}
+
 /** Debian's Python: a pyenv python3 may come first on PATH without Debian's gunicorn and cloud-init. */
 export const PYTHON = '/usr/bin/python3';
 
