@@ -78,6 +78,8 @@ export interface DropletTuning {
     readonly keepaliveSeconds: number;
     readonly timeoutSeconds: number;
     readonly gracefulTimeoutSeconds: number;
+    /** systemd's TimeoutStopSec: the drain, plus time for the master to reap its workers. */
+    readonly stopTimeoutSeconds: number;
     readonly maxRequests: number;
     readonly maxRequestsJitter: number;
     /** LimitNOFILE of the app's systemd unit and the app user's limits.d nofile. */
@@ -101,6 +103,11 @@ export interface DropletTuning {
   };
   /** Kernel settings for /etc/sysctl.d; keys are sysctl names. */
   readonly sysctl: Readonly<Record<string, string>>;
+  /** The demo app's limits, written into the app's env file. */
+  readonly app: {
+    /** Longest wait the demo's /io endpoint accepts: half the proxy timeout, so a load test never hits it. */
+    readonly ioMaxSeconds: number;
+  };
   /** Per-process SQLAlchemy pools, written into the app's env file. */
   readonly database: {
     readonly primaryPoolSize: number;
@@ -242,6 +249,8 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
       keepaliveSeconds: C.upstreamKeepaliveTimeoutSeconds + C.keepaliveBeyondLbSeconds,
       timeoutSeconds: C.gunicornTimeoutSeconds,
       gracefulTimeoutSeconds: proxyReadTimeoutSeconds,
+      // After the drain the master needs its heartbeat timeout to reap workers before systemd kills them.
+      stopTimeoutSeconds: proxyReadTimeoutSeconds + C.gunicornTimeoutSeconds,
       maxRequests,
       maxRequestsJitter: Math.round(maxRequests / 10),
       nofile: gunicornNofile,
@@ -279,6 +288,7 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
       'fs.file-max': String(Math.max(2_097_152, nextPowerOfTwo(totalFiles * 2))),
       'fs.nr_open': String(Math.max(1_048_576, maxOpen)),
     },
+    app: { ioMaxSeconds: Math.floor(proxyReadTimeoutSeconds / 2) },
     database: {
       primaryPoolSize: C.primaryPoolPerProcess,
       primaryMaxOverflow: C.primaryOverflowPerProcess,

@@ -103,7 +103,7 @@ export function dropletFiles(input: DropletInput, connections: AppConnections): 
       database: tuning.database,
       cacheTtlSeconds: input.cacheTtlSeconds,
       // No load-test wait may outlast a worker's heartbeat timeout (it is far inside the proxy timeouts).
-      ioMaxSeconds: tuning.gunicorn.timeoutSeconds,
+      ioMaxSeconds: tuning.app.ioMaxSeconds,
       extra: app.env,
     }), '0640', `root:${APP_USER}`, true),
   ];

@@ -12,14 +12,6 @@ export interface AppServiceInput {
   readonly appDir: string;
 }
 
-/**
- * Seconds systemd waits on stop before SIGKILL: Gunicorn's graceful drain plus one heartbeat timeout for
- * the master to reap its workers. TODO(lead): move into the plan as gunicorn.stopTimeoutSeconds.
- */
-export function stopTimeoutSeconds(gunicorn: DropletTuning['gunicorn']): number {
-  return gunicorn.gracefulTimeoutSeconds + gunicorn.timeoutSeconds;
-}
-
 /** `/etc/systemd/system/app.service`: Gunicorn as the app user, hardened, with the plan's LimitNOFILE. */
 export function renderAppService({ environment, gunicorn, gunicornBin, appDir }: AppServiceInput): string {
   return renderTemplate('systemd/app.service', {
@@ -29,7 +21,7 @@ export function renderAppService({ environment, gunicorn, gunicornBin, appDir }:
     appDir,
     gunicorn: gunicornBin,
     gunicornConfig: DROPLET_PATHS.gunicornConfig,
-    stopTimeoutSeconds: stopTimeoutSeconds(gunicorn),
+    stopTimeoutSeconds: gunicorn.stopTimeoutSeconds,
     nofile: gunicorn.nofile,
     // RuntimeDirectory= takes paths relative to /run.
     runtimeDirs: [DROPLET_PATHS.runtimeDir, DROPLET_PATHS.metricsDir].map((p) => p.replace(/^\/run\//, '')).join(' '),
