@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { App } from 'cdktf';
+import { diagramSection } from './config/diagram.js';
 import { CONFIG_DIR, ConfigError, environmentNames, loadEnvironments } from './config/load.js';
 import { planReport, planSummaryTable } from './config/plan-report.js';
 import { WebStack } from './constructs/web-stack.js';
@@ -34,7 +35,7 @@ try {
   for (const env of environments) new WebStack(app, `web-${env.name}`, env);
   app.synth();
   mkdirSync(app.outdir, { recursive: true });
-  for (const env of environments) writeFileSync(path.join(app.outdir, `${env.name}.plan.md`), planReport(env.plan));
+  for (const env of environments) writeFileSync(path.join(app.outdir, `${env.name}.plan.md`), `${planReport(env.plan)}\n${diagramSection(env)}`);
   console.log(`Capacity plan (details in ${path.relative(process.cwd(), app.outdir) || app.outdir}/<env>.plan.md):\n${planSummaryTable(environments.map((e) => e.plan))}`);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
