@@ -81,8 +81,9 @@ async function cleanStale(runDir: string): Promise<void> {
 
 /** `box clean`: what a killed run left behind. */
 export async function cleanLeftovers(): Promise<void> {
+  const release = takeLock();
   await cleanStale(join(RUN_DIR, 'run'));
-  rmSync(LOCK, { force: true });
+  release();
 }
 
 /** Record a long-lived process so a later run can end it if this one is killed before teardown. */
@@ -147,6 +148,7 @@ export async function bootBox(r: Run, target: string, opts: BootOptions = {}): P
       maxConnections,
     });
     r.onTeardown('services', () => s.stopAll(), 60_000);
+    for (const pid of s.pids()) recordPid(runDir, pid);
     log(`  primary and replica streaming; max_connections ${maxConnections}; redis up`);
     return s;
   }, { timeoutMs: 4 * 60_000, logs: async () => tailFiles([join(runDir, 'services/pg-primary.log'), join(runDir, 'services/pg-replica.log'), join(runDir, 'services/redis.log')]) });
@@ -170,6 +172,7 @@ export async function bootBox(r: Run, target: string, opts: BootOptions = {}): P
     droplet.seed(userData, `box-${env.name}-${Date.now()}`, `${env.name}-box`);
     r.onTeardown('droplet', () => droplet.stop(), 60_000);
     await droplet.boot();
+    recordPid(runDir, droplet.nspawnPid);
     recordPid(runDir, droplet.pid());
     const state = await droplet.waitSystemd(120_000);
     log(`  systemd ${state} (container PID 1 is host pid ${droplet.pid()})`);

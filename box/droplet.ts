@@ -80,6 +80,11 @@ export class Droplet {
     }, 30_000, 100);
   }
 
+  /** PID of systemd-nspawn itself (recorded so a later run can end it if this one is killed). */
+  get nspawnPid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get bootCount(): number {
     return this.boots;
   }

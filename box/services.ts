@@ -32,6 +32,8 @@ export interface Services {
   /** Run SQL on a node as the superuser over its unix socket. */
   psql(node: 'primary' | 'replica', sql: string): Promise<string>;
   stopAll(): Promise<void>;
+  /** PIDs of the running servers' top processes (runuser for PostgreSQL, redis-server). */
+  pids(): number[];
 }
 
 function postgresUid(): { uid: number; gid: number } {
@@ -141,6 +143,7 @@ export async function startServices(spec: ServiceSpec): Promise<Services> {
     stopRedis: () => stop('redis'),
     startRedis,
     psql,
+    pids: () => Object.values(children).map((c) => c?.pid).filter((p): p is number => p !== undefined),
     stopAll: async () => {
       await stop('redis');
       await stop('replica');

@@ -1,0 +1,151 @@
+/**
+ * Load through the box's Nginx with wrk, from the box's load namespace.
+ *
+ * One step = `concurrency` connections held open for `durationSeconds`, each sending GET /io?seconds=H
+ * back to back. The connections are spread over several wrk processes (each at most 10,000: the machine
+ * caps a process at 20,000 open files) and over the droplet's load-side addresses (one per process), so
+ * no process and no address/port space runs short. Each wrk writes a JSON report (bench/wrk-report.lua);
+ * the reports are merged here: sums for counts, a mixture of the processes' quantiles for latency.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { NET } from '../box/network.js';
+import { waitExit, killGroup } from '../box/lib/proc.js';
+
+export const WRK_SCRIPT = join(import.meta.dirname, 'wrk-report.lua');
+export const CONNECTIONS_PER_WRK = 10_000;
+
+interface WrkReport {
+  durationUs: number;
+  requests: number;
+  bytes: number;
+  errors: { connect: number; read: number; write: number; timeout: number; status: number };
+  statuses: Record<string, number>;
+  latencyUs: { min: number; max: number; mean: number; stdev: number; quantiles: [string, number][] };
+}
+
+export interface StepResult {
+  readonly concurrency: number;
+  readonly wrkProcesses: number;
+  readonly durationSeconds: number;
+  readonly requests: number;
+  readonly requestsPerSecond: number;
+  /** Requests/s if every connection were busy with the handler all the time (Little's law). */
+  readonly offeredRequestsPerSecond: number;
+  readonly errors: { connect: number; read: number; write: number; timeout: number; non2xx: number; total: number };
+  readonly statuses: Record<string, number>;
+  readonly latencySeconds: { p50: number; p90: number; p99: number; max: number };
+  /** Share of both cores busy during the step (all processes of the machine). */
+  readonly cpuBusy: number;
+  /** Zero errors of any kind and p99 within 1.5x the handler time. */
+  readonly held: boolean;
+  /** wrk processes that did not report (crashed or were killed). */
+  readonly missingReports: number;
+}
+
+export interface StepOptions {
+  readonly concurrency: number;
+  readonly durationSeconds: number;
+  readonly handlerSeconds: number;
+  readonly path: string;
+  /** Where the per-process reports go (removed after merging). */
+  readonly scratchDir: string;
+}
+
+function cpuTicks(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + f[4]!;
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** Quantile of a mixture: each process's quantile points weighted by its share of the requests. */
+export function mergedQuantile(reports: readonly WrkReport[], p: number): number {
+  const pts: { v: number; w: number }[] = [];
+  for (const r of reports) {
+    let prev = 0;
+    for (const [ps, v] of r.latencyUs.quantiles) {
+      const pct = Number(ps);
+      pts.push({ v, w: r.requests * (pct - prev) });
+      prev = pct;
+    }
+  }
+  pts.sort((a, b) => a.v - b.v);
+  const total = pts.reduce((a, b) => a + b.w, 0);
+  if (total === 0) return 0;
+  let acc = 0;
+  for (const pt of pts) {
+    acc += pt.w;
+    if (acc >= (p / 100) * total) return pt.v;
+  }
+  return pts[pts.length - 1]!.v;
+}
+
+export async function runStep(opts: StepOptions): Promise<StepResult> {
+  const procs = Math.max(1, Math.ceil(opts.concurrency / CONNECTIONS_PER_WRK));
+  const addresses = NET.dropletLoadAddresses;
+  const cpu0 = cpuTicks();
+  const children = [];
+  for (let i = 0; i < procs; i++) {
+    const conns = Math.floor(opts.concurrency / procs) + (i < opts.concurrency % procs ? 1 : 0);
+    const report = join(opts.scratchDir, `wrk-${opts.concurrency}-${i}.json`);
+    rmSync(report, { force: true });
+    const url = `http://${addresses[i % addresses.length]}${opts.path}`;
+    const args = ['netns', 'exec', NET.loadNs, 'wrk', '-t', '1', '-c', String(conns), '-d', `${opts.durationSeconds}s`,
+      '--timeout', `${Math.ceil(opts.handlerSeconds * 3)}s`, '-s', WRK_SCRIPT, url];
+    const child = spawn('ip', args, { env: { ...process.env, WRK_REPORT: report }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    children.push({ child, report });
+  }
+  // wrk stops itself after the duration; the bound here covers a wrk that hangs.
+  const bound = (opts.durationSeconds + 60) * 1000;
+  await Promise.all(children.map(async ({ child }) => {
+    if (!(await waitExit(child, bound))) {
+      killGroup(child, 'SIGKILL');
+      await waitExit(child, 5000);
+    }
+  }));
+  const cpu1 = cpuTicks();
+  const reports: WrkReport[] = [];
+  let missing = 0;
+  for (const { report } of children) {
+    try {
+      reports.push(JSON.parse(readFileSync(report, 'utf8')) as WrkReport);
+      rmSync(report, { force: true });
+    } catch {
+      missing += 1;
+    }
+  }
+  const sum = (f: (r: WrkReport) => number) => reports.reduce((a, r) => a + f(r), 0);
+  const requests = sum((r) => r.requests);
+  const durationSeconds = reports.length ? Math.max(...reports.map((r) => r.durationUs)) / 1e6 : opts.durationSeconds;
+  const statuses: Record<string, number> = {};
+  for (const r of reports) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+  // wrk's "status" error counts responses >= 400; 1xx/3xx would pass it, so count every non-2xx ourselves.
+  const non2xx = Object.entries(statuses).filter(([k]) => !k.startsWith('2')).reduce((a, [, v]) => a + v, 0);
+  const errors = {
+    connect: sum((r) => r.errors.connect),
+    read: sum((r) => r.errors.read),
+    write: sum((r) => r.errors.write),
+    timeout: sum((r) => r.errors.timeout),
+    non2xx,
+    total: 0,
+  };
+  errors.total = errors.connect + errors.read + errors.write + errors.timeout + errors.non2xx + missing;
+  const q = (p: number) => mergedQuantile(reports, p) / 1e6;
+  const latencySeconds = { p50: q(50), p90: q(90), p99: q(99), max: reports.length ? Math.max(...reports.map((r) => r.latencyUs.max)) / 1e6 : 0 };
+  return {
+    concurrency: opts.concurrency,
+    wrkProcesses: procs,
+    durationSeconds,
+    requests,
+    requestsPerSecond: requests / durationSeconds,
+    offeredRequestsPerSecond: opts.concurrency / opts.handlerSeconds,
+    errors,
+    statuses,
+    latencySeconds,
+    cpuBusy: (cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total),
+    held: errors.total === 0 && requests > 0 && latencySeconds.p99 <= 1.5 * opts.handlerSeconds,
+    missingReports: missing,
+  };
+}
