@@ -43,7 +43,7 @@ export function inspectUserData(userData: string): { packages: string[]; sysctl:
     if (f.encoding === 'b64' || f.encoding === 'base64') text = Buffer.from(text, 'base64').toString('utf8');
     else if (f.encoding) throw new Error(`${f.path}: encoding ${f.encoding} is not read by the box`);
     for (const line of text.split('\n')) {
-      const m = /^\s*([\w.]+)\s*=\s*(.*?)\s*$/.exec(line);
+      const m = /^\s*([\w.-]+)\s*=\s*(.*?)\s*$/.exec(line);
       if (m && !line.trimStart().startsWith('#')) sysctl[m[1]!] = m[2]!;
     }
   }
