@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { core } from 'zod';
 import { planCapacity, type Plan } from './capacity.js';
 import { checkRules } from './rules.js';
@@ -54,8 +54,12 @@ const UNKNOWN_KEY_HINTS: Readonly<Record<string, string>> = {
 
 type KeyPath = readonly (string | number)[];
 
+/** A key as a path segment: plain keys dotted, odd ones (spaces, dots, empty) quoted so a message stays one token. */
+const keySegment = (acc: string, k: string) =>
+  /^[^\s.[\]"]+$/.test(k) ? (acc ? `${acc}.${k}` : k) : `${acc}[${JSON.stringify(k).replace(/\s/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}]`;
+
 export function dottedPath(keys: KeyPath): string {
-  return keys.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), '');
+  return keys.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : keySegment(acc, k)), '');
 }
 
 const show = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value));
@@ -111,7 +115,16 @@ export function loadEnvironmentFile(file: string, name = path.basename(file).rep
       }),
     );
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (error) {
+    // Aliases are resolved only while building values: an alias without its anchor, or an alias bomb.
+    let offset = 0;
+    visit(doc, { Alias: (_, node) => { if (!offset && node.resolve(doc) === undefined) offset = node.range?.[0] ?? 0; } });
+    const pos = lines.linePos(offset);
+    fail(`YAML: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, pos.line, pos.col);
+  }
   if (data === null || data === undefined) fail('the file is empty; an environment needs tier, region, vpc, fleet, postgres, cache and capacity (see config/environment.schema.json)');
   const at = (keys: KeyPath, message: string, onKey = false): ConfigProblem => {
     const pos = lines.linePos(locate(doc, keys, onKey));
