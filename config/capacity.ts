@@ -328,15 +328,14 @@ export function planCapacity(environment: string, config: EnvironmentConfig): Pl
   let fleetPlan: Plan['fleet'];
   let activeDroplets: number;
   if (fleet.autoscale) {
-    const { minInstances, maxInstances } = fleet.autoscale;
+    // Unset bounds come from the same arithmetic: keep what the target needs, grow to twice that.
+    const minInstances = fleet.autoscale.minInstances ?? needed;
+    const maxInstances = fleet.autoscale.maxInstances ?? Math.min(1000, Math.max(minInstances, 2 * needed));
     if (maxInstances < needed) {
       issues.push({
         path: ['fleet', 'autoscale', 'maxInstances'],
         message: `${droplets(maxInstances)} of ${fleet.sizeSlug} hold ${fmt(perDroplet * Math.max(0, maxInstances - spare))} concurrent requests; capacity.targetConcurrentRequests ${fmt(target)} needs at least ${needed}${spare ? ` (including ${spare} spare)` : ''}. Raise maxInstances or pick a larger fleet.sizeSlug`,
       });
-    }
-    if (minInstances > maxInstances) {
-      issues.push({ path: ['fleet', 'autoscale', 'minInstances'], message: `must be at most maxInstances (${maxInstances}), got ${minInstances}` });
     }
     fleetPlan = { kind: 'autoscale', minInstances, maxInstances, spare, targetCpuUtilization: fleet.autoscale.targetCpuUtilization, cooldownMinutes: fleet.autoscale.cooldownMinutes };
     // Droplets come and go: each is tuned to its own full capacity.

@@ -61,8 +61,9 @@ export function checkRules(config: EnvironmentConfig): RuleIssue[] {
   if (fleet.count !== undefined && fleet.autoscale) {
     add(['fleet', 'autoscale'], 'conflicts with fleet.count: use a fixed count or an autoscale pool, not both');
   }
-  if (fleet.autoscale && fleet.autoscale.minInstances > fleet.autoscale.maxInstances) {
-    add(['fleet', 'autoscale', 'minInstances'], `must be at most maxInstances (${fleet.autoscale.maxInstances}), got ${fleet.autoscale.minInstances}`);
+  const pool = fleet.autoscale;
+  if (pool?.minInstances !== undefined && pool.maxInstances !== undefined && pool.minInstances > pool.maxInstances) {
+    add(['fleet', 'autoscale', 'minInstances'], `must be at most maxInstances (${pool.maxInstances}), got ${pool.minInstances}`);
   }
 
   const firewallRules = FIREWALL_FIXED_RULES + fleet.adminSshCidrs.length;
@@ -83,8 +84,8 @@ export function checkRules(config: EnvironmentConfig): RuleIssue[] {
   });
 
   if (config.tier === 'production') {
-    if (fleet.autoscale ? fleet.autoscale.minInstances < 2 : fleet.count !== undefined && fleet.count < 2) {
-      add(fleet.autoscale ? ['fleet', 'autoscale', 'minInstances'] : ['fleet', 'count'], 'production needs at least 2 droplets, so one can be replaced or lost while the other serves');
+    if (pool ? pool.minInstances !== undefined && pool.minInstances < 2 : fleet.count !== undefined && fleet.count < 2) {
+      add(pool ? ['fleet', 'autoscale', 'minInstances'] : ['fleet', 'count'], 'production needs at least 2 droplets, so one can be replaced or lost while the other serves');
     }
     if (!config.domain) add(['domain'], 'production needs a domain: without one the load balancer serves plain HTTP with no certificate');
     if (postgres.standbyNodes < 1) add(['postgres', 'standbyNodes'], 'production needs at least 1 standby node for automatic failover');

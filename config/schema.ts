@@ -38,8 +38,10 @@ export const healthCheckSchema = z
   .prefault({});
 
 export const autoscaleSchema = z.strictObject({
-  minInstances: z.number().int().min(1).max(500).describe('Fewest droplets the pool keeps (DigitalOcean: 1-500).'),
-  maxInstances: z.number().int().min(1).max(1000).describe('Most droplets the pool grows to (DigitalOcean: 1-1000).'),
+  minInstances: z.number().int().min(1).max(500).optional()
+    .describe('Fewest droplets the pool keeps (DigitalOcean: 1-500). Omit to keep what the target needs (the plan\'s count).'),
+  maxInstances: z.number().int().min(1).max(1000).optional()
+    .describe('Most droplets the pool grows to (DigitalOcean: 1-1000). Omit for twice the plan\'s count.'),
   targetCpuUtilization: z.number().min(0.05).max(1).default(0.6)
     .describe('Average CPU share (0.05-1) the pool scales to keep.'),
   cooldownMinutes: z.number().int().min(5).max(20).default(5)

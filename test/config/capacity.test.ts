@@ -82,6 +82,12 @@ describe('GIVEN a target and a droplet size', () => {
     expect(p.fleet).toMatchObject({ kind: 'autoscale', minInstances: 1, maxInstances: 4 });
   });
 
+  it('WHEN an autoscale pool has no bounds THEN it keeps what the target needs and may grow to twice that', () => {
+    const p = plan({ fleet: { sizeSlug: 'c-2', sshKeyFingerprints: ['1234'], autoscale: {} } });
+    // One c-2 holds 2,800 (3,500 at 70% CPU, less 25% headroom): 10,000 need 4.
+    expect(p.fleet).toMatchObject({ kind: 'autoscale', minInstances: 4, maxInstances: 8 });
+  });
+
   it('fails when the autoscale maximum cannot hold the target', () => {
     const result = planCapacity('test', config({ fleet: { sizeSlug: 'c-2', sshKeyFingerprints: ['1234'], autoscale: { minInstances: 1, maxInstances: 2 } } }));
     expect(result).toMatchObject({ ok: false, issues: [{ path: ['fleet', 'autoscale', 'maxInstances'], message: expect.stringMatching(/^2 droplets of c-2 hold 5,600 concurrent requests; capacity.targetConcurrentRequests 10,000 needs at least 4/) }] });
