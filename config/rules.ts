@@ -92,6 +92,9 @@ export function checkRules(config: EnvironmentConfig): RuleIssue[] {
     fleet.adminSshCidrs.forEach((cidr, i) => {
       if (cidr.endsWith('/0')) add(['fleet', 'adminSshCidrs', i], `production must not open SSH to the whole internet (${cidr}); list your admin networks or a bastion`);
     });
+    if (config.alerts.emails.length + config.alerts.slackWebhooks.length === 0) {
+      add(['alerts'], 'production needs at least one alert recipient (alerts.emails or alerts.slackWebhooks): without one no alert policy is created');
+    }
   }
   return issues;
 }

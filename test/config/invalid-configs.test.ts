@@ -31,6 +31,8 @@ cache:
 capacity:
   targetConcurrentRequests: 50000
   typicalRequestSeconds: 1
+alerts:
+  emails: [ops@example.com]
 `;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'config-cases-'));
@@ -107,13 +109,15 @@ describe('invalid configs get their exact located message', () => {
       ['case.yaml:17:17 postgres.standbyNodes: production needs at least 1 standby node for automatic failover']],
     ['fails when production opens SSH to the world', withValue(['fleet', 'adminSshCidrs'], ['0.0.0.0/0']),
       ['case.yaml:10:20 fleet.adminSshCidrs[0]: production must not open SSH to the whole internet (0.0.0.0/0); list your admin networks or a bastion']],
+    ['fails when production alerts reach no one', withValue(['alerts'], undefined),
+      ['case.yaml:1:1 alerts: production needs at least one alert recipient (alerts.emails or alerts.slackWebhooks): without one no alert policy is created']],
     // Types, unknown keys, required keys
     ['fails on an unknown key, naming the allowed ones', withValue(['fleet', 'sizeslug'], 'c-8'),
       ['case.yaml:11:3 fleet.sizeslug: unknown key; allowed here: sizeSlug, image, count, autoscale, sshKeyFingerprints, adminSshCidrs']],
     ['fails on a wrong type', withValue(['capacity', 'targetConcurrentRequests'], 'lots'),
       ['case.yaml:23:29 capacity.targetConcurrentRequests: must be a number, got "lots"']],
     ['fails on a missing required key', withValue(['postgres', 'sizeSlug'], undefined), ['case.yaml:16:3 postgres.sizeSlug: is required (string)']],
-    ['fails on a bad discriminator', withValue(['app'], { source: 'docker' }), ['case.yaml:25:16 app.source: must be one of "demo", "git", got "docker"']],
+    ['fails on a bad discriminator', withValue(['app'], { source: 'docker' }), ['case.yaml:27:16 app.source: must be one of "demo", "git", got "docker"']],
     // Capacity plan
     ['fails when the pinned count cannot hold the target', withValue(['fleet', 'count'], 3),
       ['case.yaml:8:10 fleet.count: 3 droplets of c-8 hold 22,400 concurrent requests; capacity.targetConcurrentRequests 50,000 needs 6 (including 1 spare). Raise count, omit it to use the plan\'s, or pick a larger fleet.sizeSlug']],
