@@ -39,7 +39,7 @@ export const ALERT_THRESHOLDS = {
   databaseCpuPercent: 80,
   /** Postgres and Valkey keep hot data in memory; above 90% Valkey evicts and Postgres loses its cache. */
   databaseMemoryPercent: 90,
-  /** DigitalOcean makes a cluster read-only when its disk is nearly full; 75% leaves time to resize. */
+  /** A database whose disk fills stops taking writes; 75% leaves time to resize the cluster. */
   databaseDiskPercent: 75,
   /** Let's Encrypt renews 30 days before expiry; under 14 days left means renewal is failing. */
   sslExpiryDays: 14,
