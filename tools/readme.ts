@@ -1,6 +1,6 @@
 /**
- * Keeps the generated parts of README.md true: the capacity plan of every environment and the
- * configuration reference, each between `<!-- name:start -->` and `<!-- name:end -->` markers.
+ * Keeps the generated parts of README.md true: production's diagram, the capacity plan of every
+ * environment and the configuration reference, each between `<!-- name:start -->` and `<!-- name:end -->` markers.
  *
  *   npm run readme      regenerate (a test fails while README.md is stale)
  */
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { markdownTable } from 'markdown-table';
 import { environmentNames, loadEnvironments } from '../config/load.js';
 import { planReport, planSummaryTable } from '../config/plan-report.js';
+import { environmentDiagram } from '../config/diagram.js';
 import { environmentJsonSchema } from '../config/json-schema.js';
 
 export const README = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'README.md');
@@ -68,6 +69,7 @@ export function renderReadme(current: string): string {
   const production = environments.find((e) => e.name === 'production');
   const sections: Record<string, string> = {
     plan: planSummaryTable(environments.map((e) => e.plan)),
+    diagram: production ? ['```mermaid', environmentDiagram(production).trimEnd(), '```'].join('\n') : '',
     'production-plan': production ? planReport(production.plan).replace(/^# .*\n\n/, '') : '',
     'config-reference': configReference(),
   };

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { diagramSection, environmentDiagram } from '../../config/diagram.js';
+import { environmentDiagram } from '../../config/diagram.js';
 import { loadEnvironment } from '../../config/load.js';
-import { PRODUCTION_DIAGRAM_FILE, productionDiagramDoc } from '../../tools/diagram.js';
 import { variant } from '../support/synth.js';
 
 const n = (value: number) => value.toLocaleString('en-US');
@@ -57,9 +56,8 @@ describe('GIVEN production WHEN its diagram is drawn', () => {
     for (const line of diagram.split('\n')) expect((line.match(/"/g) ?? []).length % 2, line).toBe(0);
   });
 
-  it('THEN docs/production-diagram.md holds it (run `npx tsx tools/diagram.ts --write`)', () => {
-    expect(readFileSync(PRODUCTION_DIAGRAM_FILE, 'utf8')).toBe(productionDiagramDoc());
-    expect(productionDiagramDoc()).toContain(diagramSection(env));
+  it('THEN README.md embeds it (run `npm run readme`)', () => {
+    expect(readFileSync('README.md', 'utf8')).toContain(environmentDiagram(env));
   });
 });
 
