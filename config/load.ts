@@ -46,6 +46,9 @@ export interface LoadedEnvironment {
   problemAt(keys: readonly (string | number)[], message: string): ConfigProblem;
 }
 
+/** Environment names end up in resource names (`web-<env>-pg-replica-1`): DigitalOcean allows a-z, 0-9 and dashes. */
+const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+
 /** Hints for keys people reach for that do not exist, keyed by dotted path. */
 const UNKNOWN_KEY_HINTS: Readonly<Record<string, string>> = {
   'cache.readReplicas': 'Managed Valkey has no read replicas (DigitalOcean); scale the cache with a larger sizeSlug',
@@ -99,6 +102,9 @@ export function loadEnvironmentFile(file: string, name = path.basename(file).rep
   const fail = (message: string, line = 1, column = 1, key = ''): never => {
     throw new ConfigError([{ file: shown, line, column, key, message }]);
   };
+  if (!ENVIRONMENT_NAME.test(name)) {
+    fail(`the environment name "${name}" (from the file name) must be 1-20 lowercase letters, digits or dashes, starting with a letter: it becomes part of droplet, database and load balancer names, which DigitalOcean limits to those characters`, 0, 0);
+  }
   if (!existsSync(file)) {
     const dir = path.dirname(file);
     const known = existsSync(dir) ? environmentNames(dir) : [];

@@ -147,6 +147,13 @@ describe('invalid configs get their exact located message', () => {
     ]);
   });
 
+  it('fails when the file name is not a valid environment name (it becomes part of resource names)', () => {
+    const file = path.join(dir, 'Prod_EU.yaml');
+    writeFileSync(file, BASE);
+    expect(() => loadEnvironmentFile(file)).toThrow(/Prod_EU\.yaml:0:0: the environment name "Prod_EU" \(from the file name\) must be 1-20 lowercase letters, digits or dashes/);
+    rmSync(file);
+  });
+
   it('fails on a missing file, naming the environments that exist', () => {
     expect(() => loadEnvironmentFile(path.join(dir, 'nope.yaml'))).toThrow(/nope\.yaml:0:0: file not found; environments here: case/);
   });
