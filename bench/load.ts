@@ -93,7 +93,7 @@ export async function runStep(opts: StepOptions): Promise<StepResult> {
     rmSync(report, { force: true });
     const url = `http://${addresses[i % addresses.length]}${opts.path}`;
     const args = ['netns', 'exec', NET.loadNs, 'wrk', '-t', '1', '-c', String(conns), '-d', `${opts.durationSeconds}s`,
-      '--timeout', `${Math.ceil(opts.handlerSeconds * 3)}s`, '-s', WRK_SCRIPT, url];
+      '--timeout', `${Math.max(5, Math.ceil(opts.handlerSeconds * 3))}s`, '-s', WRK_SCRIPT, url];
     const child = spawn('ip', args, { env: { ...process.env, WRK_REPORT: report }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     children.push({ child, report });
   }
