@@ -8,13 +8,15 @@
  * the reports are merged here: sums for counts, a mixture of the processes' quantiles for latency.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NET } from '../box/network.js';
-import { waitExit, killGroup } from '../box/lib/proc.js';
+import { waitExit, killGroup, sleep } from '../box/lib/proc.js';
 
 export const WRK_SCRIPT = join(import.meta.dirname, 'wrk-report.lua');
 export const CONNECTIONS_PER_WRK = 10_000;
+/** Connections per wrk process when a step ramps: smaller groups make a smoother ramp. */
+export const RAMP_GROUP_CONNECTIONS = 2_500;
 
 interface WrkReport {
   durationUs: number;
@@ -22,6 +24,8 @@ interface WrkReport {
   bytes: number;
   errors: { connect: number; read: number; write: number; timeout: number; status: number };
   statuses: Record<string, number>;
+  /** Responses per wall-clock second (epoch seconds): [2xx, other]. */
+  timeline?: Record<string, [number, number]>;
   latencyUs: { min: number; max: number; mean: number; stdev: number; quantiles: [string, number][] };
 }
 
@@ -35,9 +39,13 @@ export interface StepResult {
   readonly offeredRequestsPerSecond: number;
   readonly errors: { connect: number; read: number; write: number; timeout: number; non2xx: number; total: number };
   readonly statuses: Record<string, number>;
+  /** Responses per wall-clock second (epoch seconds) over all processes: [2xx, other]. */
+  readonly timeline: Record<string, [number, number]>;
   readonly latencySeconds: { p50: number; p90: number; p99: number; max: number };
-  /** Share of both cores busy during the step (all processes of the machine). */
+  /** Share of both cores busy during the step (all processes of the machine, wrk included). */
   readonly cpuBusy: number;
+  /** Cores used by the droplet's processes during the step, by command (nginx, gunicorn, ...); wrk excluded. */
+  readonly dropletCores: Record<string, number>;
   /** Zero errors of any kind and p99 within 1.5x the handler time. */
   readonly held: boolean;
   /** wrk processes that did not report (crashed or were killed). */
@@ -51,6 +59,44 @@ export interface StepOptions {
   readonly path: string;
   /** Where the per-process reports go (removed after merging). */
   readonly scratchDir: string;
+  /**
+   * Start the wrk processes evenly over this many seconds (each then runs `durationSeconds`). wrk opens all
+   * its connections at once; started together, N connections send N requests in the same millisecond and
+   * every handler period after, a burst rather than the steady N / handler requests/s that N in flight means.
+   * @default 0 (all at once)
+   */
+  readonly rampSeconds?: number;
+  /** Host PID of the droplet's PID 1: its processes' CPU is reported apart from the load generator's. */
+  readonly dropletPid?: number;
+}
+
+const CLK_TCK = 100;
+
+/** CPU ticks of every process in the PID namespace of `pid1`, summed by command name. */
+export function namespaceCpuTicks(pid1: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let ns: string;
+  try {
+    ns = readlinkSync(`/proc/${pid1}/ns/pid`);
+  } catch {
+    return out;
+  }
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readlinkSync(`/proc/${d}/ns/pid`) !== ns) continue;
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const f = stat.slice(close + 2).split(' ');
+      // Fields 14 and 15 (utime, stime), counted from the state field (3) after the command.
+      const ticks = Number(f[11]) + Number(f[12]);
+      out.set(comm, (out.get(comm) ?? 0) + ticks);
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
 }
 
 function cpuTicks(): { busy: number; total: number } {
@@ -83,11 +129,16 @@ export function mergedQuantile(reports: readonly WrkReport[], p: number): number
 }
 
 export async function runStep(opts: StepOptions): Promise<StepResult> {
-  const procs = Math.max(1, Math.ceil(opts.concurrency / CONNECTIONS_PER_WRK));
+  const ramp = opts.rampSeconds ?? 0;
+  const perProcess = ramp > 0 ? RAMP_GROUP_CONNECTIONS : CONNECTIONS_PER_WRK;
+  const procs = Math.max(1, Math.ceil(opts.concurrency / perProcess));
   const addresses = NET.dropletLoadAddresses;
   const cpu0 = cpuTicks();
+  const t0 = Date.now();
+  const drop0 = opts.dropletPid ? namespaceCpuTicks(opts.dropletPid) : new Map<string, number>();
   const children = [];
   for (let i = 0; i < procs; i++) {
+    if (i > 0 && ramp > 0) await sleep((ramp * 1000) / procs);
     const conns = Math.floor(opts.concurrency / procs) + (i < opts.concurrency % procs ? 1 : 0);
     const report = join(opts.scratchDir, `wrk-${opts.concurrency}-${i}.json`);
     rmSync(report, { force: true });
@@ -106,6 +157,16 @@ export async function runStep(opts: StepOptions): Promise<StepResult> {
     }
   }));
   const cpu1 = cpuTicks();
+  const elapsed = (Date.now() - t0) / 1000;
+  const drop1 = opts.dropletPid ? namespaceCpuTicks(opts.dropletPid) : new Map<string, number>();
+  const dropletCores: Record<string, number> = {};
+  let dropletTotal = 0;
+  for (const [comm, t] of drop1) {
+    const cores = Math.max(0, t - (drop0.get(comm) ?? 0)) / CLK_TCK / elapsed;
+    dropletTotal += cores;
+    if (cores >= 0.005) dropletCores[comm] = Number(cores.toFixed(3));
+  }
+  if (opts.dropletPid) dropletCores.total = Number(dropletTotal.toFixed(3));
   const reports: WrkReport[] = [];
   let missing = 0;
   for (const { report } of children) {
@@ -121,6 +182,14 @@ export async function runStep(opts: StepOptions): Promise<StepResult> {
   const durationSeconds = reports.length ? Math.max(...reports.map((r) => r.durationUs)) / 1e6 : opts.durationSeconds;
   const statuses: Record<string, number> = {};
   for (const r of reports) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+  const timeline: Record<string, [number, number]> = {};
+  for (const r of reports) {
+    for (const [sec, [ok, bad]] of Object.entries(r.timeline ?? {})) {
+      const t = (timeline[sec] ??= [0, 0]);
+      t[0] += ok;
+      t[1] += bad;
+    }
+  }
   // wrk's "status" error counts responses >= 400; 1xx/3xx would pass it, so count every non-2xx ourselves.
   const non2xx = Object.entries(statuses).filter(([k]) => !k.startsWith('2')).reduce((a, [, v]) => a + v, 0);
   const errors = {
@@ -143,8 +212,10 @@ export async function runStep(opts: StepOptions): Promise<StepResult> {
     offeredRequestsPerSecond: opts.concurrency / opts.handlerSeconds,
     errors,
     statuses,
+    timeline,
     latencySeconds,
     cpuBusy: (cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total),
+    dropletCores,
     held: errors.total === 0 && requests > 0 && latencySeconds.p99 <= 1.5 * opts.handlerSeconds,
     missingReports: missing,
   };
