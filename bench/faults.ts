@@ -129,23 +129,31 @@ interface ScenarioResult {
   readonly failedShareOfInFlight: number;
   readonly failedShareOfTotal: number;
   readonly preFaultRequestsPerSecond: number;
-  /** Seconds from the fault until every later second had no failure and >= 80% of the pre-fault rate; null if never. */
+  /** Seconds from the fault until every later second had no failed response; null if not within the window. */
   readonly recoverySeconds: number | null;
+  /** Seconds from the fault until every later second also had >= 80% of the pre-fault rate; null if not within the window. */
+  readonly rateRecoverySeconds: number | null;
   readonly target?: string;
   readonly met?: boolean;
   readonly timeline: { second: number; ok: number; failed: number }[];
 }
 
-function recovery(timeline: { second: number; ok: number; failed: number }[], faultSecond: number, lastSecond: number): { pre: number; recoverySeconds: number | null } {
+function recovery(timeline: { second: number; ok: number; failed: number }[], faultSecond: number, lastSecond: number): { pre: number; recoverySeconds: number | null; rateSeconds: number | null } {
   const pre = timeline.filter((t) => t.second < faultSecond && t.second >= faultSecond - 5);
   const preRate = pre.length ? pre.reduce((a, t) => a + t.ok, 0) / pre.length : 0;
   // The last second of the window is partial (wrk stops inside it): leave it out.
   const after = timeline.filter((t) => t.second >= faultSecond && t.second < lastSecond);
-  const good = (t: { ok: number; failed: number }) => t.failed === 0 && t.ok >= 0.8 * preRate;
-  for (let i = 0; i < after.length; i++) {
-    if (after.slice(i).every(good)) return { pre: preRate, recoverySeconds: after[i]!.second - faultSecond };
-  }
-  return { pre: preRate, recoverySeconds: null };
+  const from = (good: (t: { ok: number; failed: number }) => boolean) => {
+    for (let i = 0; i < after.length; i++) if (after.slice(i).every(good)) return after[i]!.second - faultSecond;
+    return null;
+  };
+  return {
+    pre: preRate,
+    // Failures stop: every later second answers with no failed response (and answers at all).
+    recoverySeconds: from((t) => t.failed === 0 && t.ok > 0),
+    // Rate back: at least 80% of the pre-fault rate (a degraded mode, e.g. reads without the cache, may stay lower).
+    rateSeconds: from((t) => t.failed === 0 && t.ok >= 0.8 * preRate),
+  };
 }
 
 async function runScenario(box: Box, s: Scenario, o: Options, itemId: number): Promise<ScenarioResult> {
@@ -166,12 +174,12 @@ async function runScenario(box: Box, s: Scenario, o: Options, itemId: number): P
   await fault;
   const timeline = Object.entries(step.timeline).map(([sec, [ok, failed]]) => ({ second: Number(sec), ok, failed })).sort((a, b) => a.second - b.second);
   const lastSecond = timeline.at(-1)?.second ?? faultSecond;
-  const { pre, recoverySeconds } = recovery(timeline, faultSecond, lastSecond);
+  const { pre, recoverySeconds, rateSeconds } = recovery(timeline, faultSecond, lastSecond);
   const failed = step.errors.total;
   const result: ScenarioResult = {
     name: s.name, what: s.what, note, path, concurrency, windowSeconds: s.windowSeconds, requests: step.requests, failed, errors: step.errors,
     failedShareOfInFlight: failed / concurrency, failedShareOfTotal: failed / Math.max(1, step.requests + failed),
-    preFaultRequestsPerSecond: Math.round(pre), recoverySeconds,
+    preFaultRequestsPerSecond: Math.round(pre), recoverySeconds, rateRecoverySeconds: rateSeconds,
     ...(s.targetFailedShareOfInFlight !== undefined
       ? { target: s.targetFailedShareOfInFlight === 0 ? 'none fail' : `< ${s.targetFailedShareOfInFlight * 100}% of in flight`, met: s.targetFailedShareOfInFlight === 0 ? failed === 0 : failed / concurrency < s.targetFailedShareOfInFlight }
       : {}),
@@ -190,18 +198,18 @@ const int = (x: number) => Math.round(x).toLocaleString('en-US');
 const fmtErrors = (e: StepResult['errors']) =>
   e.total === 0 ? '0' : `${int(e.total)} (${Object.entries(e).filter(([k, v]) => k !== 'total' && v > 0).map(([k, v]) => `${k} ${int(v)}`).join(', ')})`;
 function fmt(r: ScenarioResult): string {
-  return `failed ${fmtErrors(r.errors)} = ${pct(r.failedShareOfInFlight)} of ${int(r.concurrency)} in flight, ${pct(r.failedShareOfTotal)} of ${int(r.requests + r.failed)}; recovered in ${r.recoverySeconds === null ? 'never (within the window)' : `${r.recoverySeconds} s`}${r.target ? `; target ${r.target}: ${r.met ? 'met' : 'MISSED'}` : ''}`;
+  return `failed ${fmtErrors(r.errors)} = ${pct(r.failedShareOfInFlight)} of ${int(r.concurrency)} in flight, ${pct(r.failedShareOfTotal)} of ${int(r.requests + r.failed)}; no failures from ${r.recoverySeconds === null ? 'never (within the window)' : `${r.recoverySeconds} s`}, rate back from ${r.rateRecoverySeconds === null ? 'never (within the window)' : `${r.rateRecoverySeconds} s`}${r.target ? `; target ${r.target}: ${r.met ? 'met' : 'MISSED'}` : ''}`;
 }
 
 function markdown(command: string, machine: ReturnType<typeof machineFacts>, o: Options, results: ScenarioResult[]): string {
   const lines = [
     '# Faults under load', '', `Command: \`${command}\``, '',
     `Machine: ${machine.cores} cores, open files per process ${machine.openFilesHardLimit}, kernel ${machine.kernel}, ${machine.date}. Environment \`box\` (box/box.yaml).`,
-    `Load: wrk through Nginx, ${int(o.concurrency)} keepalive connections on /io?seconds=${o.handlerSeconds} (database paths: ${int(Math.min(o.concurrency, 500))}); the fault ${SCENARIOS[0]!.beforeSeconds} s into each window. "Failed" counts every error wrk sees (connect, read, write, timeout, non-2xx). Recovery: seconds from the fault until every later second has no failure and at least 80% of the pre-fault rate (1 s resolution).`, '',
-    '| scenario | path | in flight | requests | failed | of in flight | of total | recovery | target |', '|---|---|---:|---:|---|---:|---:|---:|---|',
+    `Load: wrk through Nginx, ${int(o.concurrency)} keepalive connections on /io?seconds=${o.handlerSeconds} (database paths: ${int(Math.min(o.concurrency, 500))}); the fault ${SCENARIOS[0]!.beforeSeconds} s into each window. "Failed" counts every error wrk sees (connect, read, write, timeout, non-2xx). Recovery (1 s resolution, from wrk's per-second counts): seconds from the fault until every later second has no failed response, and until it also has at least 80% of the pre-fault rate. A request that fails fast is retried at once by its wrk connection, so a fault that makes Nginx answer 502 at once counts many failures per connection.`, '',
+    '| scenario | path | in flight | requests | failed | of in flight | of total | no failures after | rate >= 80% after | target |', '|---|---|---:|---:|---|---:|---:|---:|---:|---|',
   ];
   for (const r of results) {
-    lines.push(`| ${r.what} | \`${r.path}\` | ${int(r.concurrency)} | ${int(r.requests)} | ${fmtErrors(r.errors)} | ${pct(r.failedShareOfInFlight)} | ${pct(r.failedShareOfTotal)} | ${r.recoverySeconds === null ? 'not within window' : `${r.recoverySeconds} s`} | ${r.target ? `${r.target}: ${r.met ? 'met' : '**missed**'}` : ''} |`);
+    lines.push(`| ${r.what} | \`${r.path}\` | ${int(r.concurrency)} | ${int(r.requests)} | ${fmtErrors(r.errors)} | ${pct(r.failedShareOfInFlight)} | ${pct(r.failedShareOfTotal)} | ${r.recoverySeconds === null ? 'not within window' : `${r.recoverySeconds} s`} | ${r.rateRecoverySeconds === null ? 'not within window' : `${r.rateRecoverySeconds} s`} | ${r.target ? `${r.target}: ${r.met ? 'met' : '**missed**'}` : ''} |`);
   }
   lines.push('', 'Notes:', ...results.map((r) => `- ${r.name}: ${r.note}; ${int(r.preFaultRequestsPerSecond)} req/s before the fault.`), '');
   return lines.join('\n');
