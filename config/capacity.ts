@@ -33,8 +33,12 @@ export const PLAN_CONSTANTS = {
   /** Smallest accept queue we configure; the Linux default 4096 (5.4+) is the floor. */
   minListenBacklog: 4096,
   maxListenBacklog: 65_535,
-  /** Memory per in-flight request, KiB: greenlet + WSGI environ (48), Nginx buffers (40), socket buffers (24). */
-  requestMemoryKib: 112,
+  /**
+   * Memory per in-flight request, KiB: 25 measured as process memory (Nginx + Gunicorn PSS over idle) at
+   * 50,000 in flight in the droplet box (bench/results/bench.md, 2026-11-24), plus 23 for the kernel
+   * socket buffers of a real network (loopback in the box showed none): two sockets per request.
+   */
+  requestMemoryKib: 48,
   /** Resident memory of one Gunicorn gevent worker with the app, SQLAlchemy and redis loaded, MiB. */
   gunicornWorkerMib: 80,
   nginxWorkerMib: 8,
@@ -230,9 +234,11 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
   const workerRlimitNofile = 2 * nginxWorkerConnections + C.nginxFdReserve;
   // The accept queues absorb a burst of a quarter of the design load arriving at once.
   const listenBacklog = Math.min(C.maxListenBacklog, Math.max(C.minListenBacklog, nextPowerOfTwo(concurrent / 4)));
-  const gunicornBacklog = Math.min(C.maxListenBacklog, Math.max(C.minListenBacklog, nextPowerOfTwo(workerConnections / 4)));
+  // Gunicorn's workers share one socket, so its queue absorbs the same droplet-wide burst as Nginx's
+  // (the box: a 4,096 queue dropped connections under a burst of 50,000 that 16,384 held, bench/README.md).
+  const gunicornBacklog = listenBacklog;
   // somaxconn caps every listen backlog, so it must be at least the largest one.
-  const somaxconn = Math.max(listenBacklog, gunicornBacklog);
+  const somaxconn = listenBacklog;
   // Requests one worker serves per hour at design load; restarting after that many bounds leaks without churn.
   const perWorkerRps = concurrent / capacity.typicalRequestSeconds / workers;
   const maxRequests = Math.max(1000, Math.round(perWorkerRps * C.workerRecycleSeconds));

@@ -153,8 +153,8 @@ export const capacitySchema = z.strictObject({
   p95RequestSeconds: z.number().positive().max(300).default(2)
     .describe('95th-percentile time in flight; sets proxy and worker timeouts.'),
   readShare: z.number().min(0).max(1).default(0.8).describe('Share of database queries that are reads (replicas take them).'),
-  requestsPerSecondPerVcpu: z.number().int().min(50).max(50_000).default(2500)
-    .describe('Requests/s one vCPU serves through Nginx and Gunicorn at saturation; measure yours with npm run bench.'),
+  requestsPerSecondPerVcpu: z.number().int().min(50).max(50_000).default(3000)
+    .describe('Requests/s one vCPU serves through Nginx and Gunicorn at saturation. Default: the demo app measured 3,234-3,507 per core in the droplet box (bench/results/bench.md), rounded down; measure your app with npm run bench.'),
   maxOpenFilesPerProcess: z.number().int().min(4096).max(1_048_576).default(1_048_576)
     .describe('Most open files one process may have (fs.nr_open on the droplet); the plan adds processes rather than exceed it.'),
 });

@@ -67,7 +67,7 @@ describe('GIVEN a target and a droplet size', () => {
   it('WHEN the tier is production THEN the fleet has one spare droplet (N+1)', () => {
     const staging = plan();
     const production = plan({ tier: 'production', domain: 'example.com', postgres: { sizeSlug: 'db-s-4vcpu-8gb', standbyNodes: 1 } });
-    // One c-8 holds 11,200 (14,000 at 70% CPU, less 25% headroom): 10,000 fit on one.
+    // One c-8 holds 13,440 (16,800 at 70% CPU, less 25% headroom): 10,000 fit on one.
     expect(staging.fleet).toEqual({ kind: 'droplets', count: 1, spare: 0 });
     expect(production.fleet).toEqual({ kind: 'droplets', count: 2, spare: 1 });
   });
@@ -84,13 +84,13 @@ describe('GIVEN a target and a droplet size', () => {
 
   it('WHEN an autoscale pool has no bounds THEN it keeps what the target needs and may grow to twice that', () => {
     const p = plan({ fleet: { sizeSlug: 'c-2', sshKeyFingerprints: ['1234'], autoscale: {} } });
-    // One c-2 holds 2,800 (3,500 at 70% CPU, less 25% headroom): 10,000 need 4.
-    expect(p.fleet).toMatchObject({ kind: 'autoscale', minInstances: 4, maxInstances: 8 });
+    // One c-2 holds 3,360 (4,200 at 70% CPU, less 25% headroom): 10,000 need 3.
+    expect(p.fleet).toMatchObject({ kind: 'autoscale', minInstances: 3, maxInstances: 6 });
   });
 
   it('fails when the autoscale maximum cannot hold the target', () => {
     const result = planCapacity('test', config({ fleet: { sizeSlug: 'c-2', sshKeyFingerprints: ['1234'], autoscale: { minInstances: 1, maxInstances: 2 } } }));
-    expect(result).toMatchObject({ ok: false, issues: [{ path: ['fleet', 'autoscale', 'maxInstances'], message: expect.stringMatching(/^2 droplets of c-2 hold 5,600 concurrent requests; capacity.targetConcurrentRequests 10,000 needs at least 4/) }] });
+    expect(result).toMatchObject({ ok: false, issues: [{ path: ['fleet', 'autoscale', 'maxInstances'], message: expect.stringMatching(/^2 droplets of c-2 hold 6,720 concurrent requests; capacity.targetConcurrentRequests 10,000 needs at least 3/) }] });
   });
 
   it('fails when a pinned LB size unit is too small, saying how many are needed', () => {

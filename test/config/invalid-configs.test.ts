@@ -120,7 +120,7 @@ describe('invalid configs get their exact located message', () => {
     ['fails on a bad discriminator', withValue(['app'], { source: 'docker' }), ['case.yaml:27:16 app.source: must be one of "demo", "git", got "docker"']],
     // Capacity plan
     ['fails when the pinned count cannot hold the target', withValue(['fleet', 'count'], 3),
-      ['case.yaml:8:10 fleet.count: 3 droplets of c-8 hold 22,400 concurrent requests; capacity.targetConcurrentRequests 50,000 needs 6 (including 1 spare). Raise count, omit it to use the plan\'s, or pick a larger fleet.sizeSlug']],
+      ['case.yaml:8:10 fleet.count: 3 droplets of c-8 hold 26,880 concurrent requests; capacity.targetConcurrentRequests 50,000 needs 5 (including 1 spare). Raise count, omit it to use the plan\'s, or pick a larger fleet.sizeSlug']],
     ['fails when one load balancer cannot carry the target', withoutFleetCountAndReplicas(1_700_000),
       ['case.yaml:20:29 capacity.targetConcurrentRequests: 1,700,000 concurrent requests (1,700,000 requests/s) need 213 load balancer nodes; one DigitalOcean load balancer has at most 200. Split the fleet over several regional load balancers behind a global load balancer (type GLOBAL), or lower the target']],
   ];

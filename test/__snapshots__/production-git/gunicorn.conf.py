@@ -15,7 +15,7 @@ umask = 0o007
 worker_class = "gevent"
 workers = 16
 # Simultaneous requests per worker: one greenlet each.
-worker_connections = 977
+worker_connections = 1221
 # Longer than Nginx's upstream keepalive_timeout, so Nginx always closes an idle connection first.
 keepalive = 65
 # A worker whose event loop is blocked this long is killed and replaced.
@@ -23,8 +23,8 @@ timeout = 30
 # On stop or reload, requests in flight get this long to finish.
 graceful_timeout = 60
 # Restart each worker after about this many requests, staggered, to bound slow leaks.
-max_requests = 2812500
-max_requests_jitter = 281250
+max_requests = 3515625
+max_requests_jitter = 351563
 # The heartbeat file lives on tmpfs: a heartbeat must never wait on a disk.
 worker_tmp_dir = "/run/app"
 
