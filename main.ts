@@ -14,7 +14,6 @@ import { planReport, planSummaryTable } from './config/plan-report.js';
 import { WebStack } from './constructs/web-stack.js';
 
 const configDir = process.env.WEB_CONFIG_DIR ? path.resolve(process.env.WEB_CONFIG_DIR) : CONFIG_DIR;
-const TIER_ORDER = ['development', 'staging', 'production'];
 
 function selectedEnvironments(): string[] {
   const all = environmentNames(configDir);
@@ -28,8 +27,7 @@ function selectedEnvironments(): string[] {
 }
 
 try {
-  const environments = loadEnvironments(selectedEnvironments(), configDir)
-    .sort((a, b) => TIER_ORDER.indexOf(a.config.tier) - TIER_ORDER.indexOf(b.config.tier) || a.name.localeCompare(b.name));
+  const environments = loadEnvironments(selectedEnvironments(), configDir);
   const app = new App();
   // Build every stack before writing anything, so an error leaves no half-written output.
   for (const env of environments) new WebStack(app, `web-${env.name}`, env);

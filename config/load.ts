@@ -80,7 +80,9 @@ export function loadEnvironment(name: string, dir = CONFIG_DIR): LoadedEnvironme
   return loadEnvironmentFile(path.join(dir, `${name}.yaml`), name);
 }
 
-/** Load several environments, reporting the problems of all of them together. */
+const TIER_ORDER: readonly EnvironmentConfig['tier'][] = ['development', 'staging', 'production'];
+
+/** Load several environments, reporting the problems of all of them together, ordered by tier. */
 export function loadEnvironments(names: readonly string[], dir = CONFIG_DIR): LoadedEnvironment[] {
   const loaded: LoadedEnvironment[] = [];
   const problems: ConfigProblem[] = [];
@@ -93,7 +95,8 @@ export function loadEnvironments(names: readonly string[], dir = CONFIG_DIR): Lo
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return loaded;
+  // Tables read development -> staging -> production, whatever the file names.
+  return loaded.sort((a, b) => TIER_ORDER.indexOf(a.config.tier) - TIER_ORDER.indexOf(b.config.tier) || a.name.localeCompare(b.name));
 }
 
 /** Load any environment file (the box keeps its own outside config/). */
