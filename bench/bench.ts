@@ -152,12 +152,7 @@ async function main(argv: string[]): Promise<number> {
   const o = parseArgs(argv);
   const command = `npx tsx bench/bench.ts${argv.length ? ` ${argv.join(' ')}` : ''}`;
   const r = new Run('bench');
-  // The global bound: whatever hangs, the run tears down and exits.
-  const bound = setTimeout(() => {
-    process.stderr.write(`\nbench: global timeout of ${o.timeoutMinutes} minutes reached: tearing down\n`);
-    void r.teardown().finally(() => process.exit(124));
-  }, o.timeoutMinutes * 60_000);
-  bound.unref();
+  r.boundBy(o.timeoutMinutes);
   let code = 0;
   try {
     const box = await bootBox(r, 'box');

@@ -228,11 +228,7 @@ async function main(argv: string[]): Promise<number> {
   };
   const command = `npx tsx bench/faults.ts${argv.length ? ` ${argv.join(' ')}` : ''}`;
   const r = new Run('faults');
-  const bound = setTimeout(() => {
-    process.stderr.write(`\nfaults: global timeout of ${o.timeoutMinutes} minutes reached: tearing down\n`);
-    void r.teardown().finally(() => process.exit(124));
-  }, o.timeoutMinutes * 60_000);
-  bound.unref();
+  r.boundBy(o.timeoutMinutes);
   let code = 0;
   try {
     const box = await bootBox(r, 'box');

@@ -60,21 +60,22 @@ export class AppFleet extends Construct {
       base64Encode: false,
       part: [{ contentType: 'text/cloud-config', filename: 'cloud-config.yaml', content: escapeForTerraform(props.cloudConfig) }],
     });
-    const vpcUuid = props.network.vpc.id;
+    // What every droplet of the fleet is made from, fixed or autoscaled.
+    const template = {
+      size: props.sizeSlug,
+      region: props.region,
+      image: props.image,
+      sshKeys: [...props.sshKeys],
+      tags: [this.tagName],
+      vpcUuid: props.network.vpc.id,
+      userData: this.userData.rendered,
+    };
     if (props.autoscale) {
+      const { minInstances, maxInstances, targetCpuUtilization, cooldownMinutes } = props.autoscale;
       this.pool = new dropletAutoscale.DropletAutoscale(this, 'pool', {
         name: `${props.name}-app`,
-        config: { ...props.autoscale },
-        dropletTemplate: {
-          size: props.sizeSlug,
-          region: props.region,
-          image: props.image,
-          sshKeys: [...props.sshKeys],
-          tags: [this.tagName],
-          vpcUuid,
-          userData: this.userData.rendered,
-          withDropletAgent: true,
-        },
+        config: { minInstances, maxInstances, targetCpuUtilization, cooldownMinutes },
+        dropletTemplate: { ...template, withDropletAgent: true },
       });
       return;
     }
@@ -82,16 +83,10 @@ export class AppFleet extends Construct {
       this.droplets.push(
         new droplet.Droplet(this, `droplet-${i}`, {
           name: `${props.name}-app-${i}`,
-          size: props.sizeSlug,
-          region: props.region,
-          image: props.image,
-          sshKeys: [...props.sshKeys],
-          tags: [this.tagName],
-          vpcUuid,
+          ...template,
           monitoring: true,
           dropletAgent: true,
           gracefulShutdown: true,
-          userData: this.userData.rendered,
           // New user data replaces droplets; the new one must serve before the old one goes.
           lifecycle: { createBeforeDestroy: true },
         }),

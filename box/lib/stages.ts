@@ -51,7 +51,16 @@ export class Run {
     process.on('SIGTERM', onSignal);
   }
 
-  /** Register a cleanup; it runs at teardown, newest first. */
+  /** Bound the whole run: whatever hangs, after `minutes` the run tears down and exits 124. */
+  boundBy(minutes: number): void {
+    const bound = setTimeout(() => {
+      process.stderr.write(`\n${this.title}: global timeout of ${minutes} minutes reached: tearing down\n`);
+      void this.teardown().finally(() => process.exit(124));
+    }, minutes * 60_000);
+    bound.unref();
+  }
+
+    /** Register a cleanup; it runs at teardown, newest first. */
   onTeardown(name: string, fn: () => Promise<void>, timeoutMs = 30_000): void {
     this.teardowns.push({ name, fn, timeoutMs });
   }
