@@ -83,6 +83,11 @@ export function checkRules(config: EnvironmentConfig): RuleIssue[] {
     }
   });
 
+  // The demo app answers its health check on /healthz only; a git app serves whatever path it names.
+  if (config.app.source === 'demo' && config.loadBalancer.healthCheck.path !== '/healthz') {
+    add(['loadBalancer', 'healthCheck', 'path'], `the demo app answers health checks on /healthz only, got ${config.loadBalancer.healthCheck.path}; use /healthz, or app.source: git with an app that serves this path`);
+  }
+
   if (config.tier === 'production') {
     if (pool ? pool.minInstances !== undefined && pool.minInstances < 2 : fleet.count !== undefined && fleet.count < 2) {
       add(pool ? ['fleet', 'autoscale', 'minInstances'] : ['fleet', 'count'], 'production needs at least 2 droplets, so one can be replaced or lost while the other serves');

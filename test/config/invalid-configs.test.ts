@@ -100,6 +100,8 @@ describe('invalid configs get their exact located message', () => {
     ['fails when the droplet size is unknown', withValue(['fleet', 'sizeSlug'], 'c-3'), [expect.stringMatching(/^case\.yaml:7:13 fleet\.sizeSlug: unknown droplet size "c-3"; one of: s-1vcpu-1gb, .*c-16/) as unknown as string]],
     ['fails when count and autoscale are both set', withValue(['fleet', 'autoscale'], { minInstances: 2, maxInstances: 8 }),
       ['case.yaml:11:14 fleet.autoscale: conflicts with fleet.count: use a fixed count or an autoscale pool, not both']],
+    ['fails when the demo app would be health-checked on a path it does not serve', withValue(['loadBalancer', 'healthCheck', 'path'], '/status'),
+      ['case.yaml:15:11 loadBalancer.healthCheck.path: the demo app answers health checks on /healthz only, got /status; use /healthz, or app.source: git with an app that serves this path']],
     // Production rules
     ['fails when production has one droplet', withValue(['fleet', 'count'], 1),
       ['case.yaml:8:10 fleet.count: production needs at least 2 droplets, so one can be replaced or lost while the other serves']],
