@@ -78,9 +78,11 @@ describe('GIVEN dev (no domain, no recipients) WHEN synthesized', () => {
   });
 });
 
-describe('GIVEN dev with a Slack channel and a custom health path WHEN synthesized', () => {
+describe('GIVEN dev with a Slack channel and a git app health-checked on its own path WHEN synthesized', () => {
   const json = synthEnvironment(variant('dev', {
     'alerts.slackWebhooks': [{ channel: '#ops', url: 'https://hooks.slack.com/services/T0/B0/X' }],
+    // The demo app serves /healthz only; another path needs an app that serves it.
+    app: { source: 'git', gitUrl: 'https://example.com/acme/shop.git', gitRef: 'v1.2.3', wsgiModule: 'shop.wsgi:application' },
     'loadBalancer.healthCheck.path': '/ready',
   }));
 
