@@ -17,16 +17,14 @@ afterAll(removeTempDirs);
 
 const NGINX_UNIT = '/lib/systemd/system/nginx.service';
 
-function verify(dir: string, ...units: string[]) {
-  return run('systemd-analyze', ['verify', '--man=no', ...units.map((u) => path.join(dir, u))], { cwd: dir });
+function verify(dir: string, unit: string) {
+  return run('systemd-analyze', ['verify', '--man=no', path.join(dir, unit)], { cwd: dir });
 }
 
-/** app.socket and app.service together: the service requires the socket, verify needs both beside each other. */
-function verifyAppService(unit: string, socket: string) {
+function verifyAppService(unit: string) {
   const dir = tempDir('systemd-app');
   writeFileSync(path.join(dir, 'app.service'), unit.replace('ExecStart=/opt/app/venv/bin/gunicorn ', 'ExecStart=/usr/bin/gunicorn '));
-  writeFileSync(path.join(dir, 'app.socket'), socket);
-  return verify(dir, 'app.socket', 'app.service');
+  return verify(dir, 'app.service');
 }
 
 function verifyNginxDropIn(dropIn: string) {
@@ -38,9 +36,9 @@ function verifyNginxDropIn(dropIn: string) {
 }
 
 describe.each(allRendered())('systemd-analyze verify, $environment', ({ byName }) => {
-  it('app.socket and app.service have no warning', (ctx) => {
+  it('app.service has no warning', (ctx) => {
     requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
-    const r = verifyAppService(byName['app.service']!, byName['app.socket']!);
+    const r = verifyAppService(byName['app.service']!);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
@@ -58,15 +56,9 @@ describe('systemd-analyze verify, broken renderings', () => {
 
   it('fails on a misspelt key, which systemd would ignore with exit 0', (ctx) => {
     requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
-    const r = verifyAppService(rewriteOnce(byName['app.service']!, 'LimitNOFILE=', 'LimitNOFILES='), byName['app.socket']!);
+    const r = verifyAppService(rewriteOnce(byName['app.service']!, 'LimitNOFILE=', 'LimitNOFILES='));
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/Unknown key 'LimitNOFILES' in section \[Service\], ignoring\./);
-  });
-
-  it('fails on a misspelt socket key', (ctx) => {
-    requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
-    const r = verifyAppService(byName['app.service']!, rewriteOnce(byName['app.socket']!, 'SocketMode=', 'SocketMod='));
-    expect(r.stderr).toMatch(/Unknown key 'SocketMod' in section \[Socket\], ignoring\./);
   });
 
   it('fails on a drop-in key in the wrong section', (ctx) => {
@@ -77,7 +69,7 @@ describe('systemd-analyze verify, broken renderings', () => {
 
   it('fails on an ExecStart that does not exist', (ctx) => {
     requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
-    const r = verifyAppService(rewriteOnce(byName['app.service']!, 'ExecStart=/opt/app/venv/bin/gunicorn', 'ExecStart=/opt/app/venv/bin/gunicron'), byName['app.socket']!);
+    const r = verifyAppService(rewriteOnce(byName['app.service']!, 'ExecStart=/opt/app/venv/bin/gunicorn', 'ExecStart=/opt/app/venv/bin/gunicron'));
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('Command /opt/app/venv/bin/gunicron is not executable: No such file or directory');
   });
