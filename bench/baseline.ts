@@ -33,7 +33,7 @@ export async function applyBaseline(box: Box): Promise<string[]> {
     mkdirSync(inside(dest.slice(0, dest.lastIndexOf('/'))), { recursive: true });
     copyFileSync(join(BASELINE_DIR, src), inside(dest));
   };
-  await d.exec(['systemctl', 'stop', 'nginx.service', 'app.service'], 120_000);
+  await d.exec(['systemctl', 'stop', 'nginx.service', 'app.socket', 'app.service'], 120_000);
   put('gunicorn_config.py', '/etc/baseline/gunicorn_config.py');
   put('baseline-app.service', '/etc/systemd/system/baseline-app.service');
   put('nginx.conf', DROPLET_PATHS.nginxConf);

@@ -14,7 +14,7 @@ import { renderGunicornConf } from './gunicorn.js';
 import { appUserLimits, renderLimitsConf, renderSysctlConf } from './host-tuning.js';
 import { renderErrorPage, renderNginxConf, renderSiteConf } from './nginx.js';
 import { APP_USER, DROPLET_PATHS } from './paths.js';
-import { renderAppService, renderNginxLimitsDropIn } from './systemd.js';
+import { renderAppService, renderAppSocket, renderNginxLimitsDropIn } from './systemd.js';
 
 /** What the droplet's files are rendered from: config and the capacity plan's tuning. */
 export interface DropletInput {
@@ -83,6 +83,7 @@ export function dropletFiles(input: DropletInput, connections: AppConnections): 
       gunicornBin: demo ? '/usr/bin/gunicorn' : `${DROPLET_PATHS.venvDir}/bin/gunicorn`,
       appDir,
     })),
+    file(DROPLET_PATHS.appSocketUnit, renderAppSocket({ environment, gunicorn: tuning.gunicorn })),
     file(DROPLET_PATHS.gunicornConfig, renderGunicornConf({
       gunicorn: tuning.gunicorn,
       wsgiApp: demo ? 'demo_app:application' : app.wsgiModule,
@@ -121,8 +122,9 @@ export function dropletCloudConfig(input: DropletInput, connections: AppConnecti
     ['rm', '-f', '/etc/nginx/sites-enabled/default'],
     ['install', '-d', '-m', '0755', '/opt/app/static', '/opt/app/media'],
     ['systemctl', 'daemon-reload'],
-    ['systemctl', 'enable', 'app.service', 'nginx.service'],
-    // The app first: Nginx then finds the socket on its first request.
+    ['systemctl', 'enable', 'app.socket', 'app.service', 'nginx.service'],
+    // The socket, then the app (which takes it over), then Nginx, which finds the socket on its first request.
+    ['systemctl', 'start', 'app.socket'],
     ['systemctl', 'restart', 'app.service'],
     ['systemctl', 'restart', 'nginx.service'],
   ];

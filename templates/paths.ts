@@ -5,13 +5,15 @@
 export const DROPLET_PATHS = {
   /** The unit's RuntimeDirectory (tmpfs, created for the app user on start). */
   runtimeDir: '/run/app',
-  socket: '/run/app/gunicorn.sock',
+  /** Held by app.socket, outside the RuntimeDirectory that systemd empties whenever app.service stops. */
+  socket: '/run/gunicorn-app.sock',
   /** Prometheus multiprocess files of the Gunicorn workers. */
   metricsDir: '/run/app/metrics',
   configDir: '/etc/app',
   envFile: '/etc/app/app.env',
   gunicornConfig: '/etc/app/gunicorn.conf.py',
   appUnit: '/etc/systemd/system/app.service',
+  appSocketUnit: '/etc/systemd/system/app.socket',
   nginxLimitsDropIn: '/etc/systemd/system/nginx.service.d/nofile.conf',
   nginxConf: '/etc/nginx/nginx.conf',
   site: '/etc/nginx/conf.d/app.conf',

@@ -28,6 +28,11 @@ export function renderAppService({ environment, gunicorn, gunicornBin, appDir }:
   }, '#');
 }
 
+/** `/etc/systemd/system/app.socket`: systemd holds the app's socket, so restarts queue connections. */
+export function renderAppSocket({ environment, gunicorn }: Pick<AppServiceInput, 'environment' | 'gunicorn'>): string {
+  return renderTemplate('systemd/app.socket', { environment, socketPath: DROPLET_PATHS.socket, backlog: gunicorn.backlog }, '#');
+}
+
 /** `/etc/systemd/system/nginx.service.d/limits.conf`: Nginx's open-files limit under systemd. */
 export function renderNginxLimitsDropIn(nginx: DropletTuning['nginx']): string {
   return renderTemplate('systemd/nginx-limits.conf', { nofile: nginx.nofile }, '#');

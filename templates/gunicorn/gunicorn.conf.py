@@ -5,7 +5,8 @@ wsgi_app = "{{wsgiApp}}"
 chdir = "{{appDir}}"
 proc_name = "{{procName}}"
 
-# Nginx is the only client, over a unix socket in the unit's RuntimeDirectory.
+# Nginx is the only client, over a unix socket. Under systemd, app.socket holds it and Gunicorn takes it
+# over (LISTEN_FDS), so bind and backlog apply only when Gunicorn runs without the socket unit.
 bind = ["unix:{{socketPath}}"]
 backlog = {{backlog}}
 # Owner and group (www-data) may connect: Nginx's workers run as www-data.

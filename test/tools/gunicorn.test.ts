@@ -40,7 +40,7 @@ describe.each(allRendered())('gunicorn config, $environment', ({ byName }) => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('worker_class gevent -> gunicorn.workers.ggevent.GeventWorker');
-    expect(r.stdout).toContain("bind unix:/run/app/gunicorn.sock -> '/run/app/gunicorn.sock'");
+    expect(r.stdout).toContain("bind unix:/run/gunicorn-app.sock -> '/run/gunicorn-app.sock'");
   });
 });
 

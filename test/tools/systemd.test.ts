@@ -17,14 +17,16 @@ afterAll(removeTempDirs);
 
 const NGINX_UNIT = '/lib/systemd/system/nginx.service';
 
-function verify(dir: string, unit: string) {
-  return run('systemd-analyze', ['verify', '--man=no', path.join(dir, unit)], { cwd: dir });
+function verify(dir: string, ...units: string[]) {
+  return run('systemd-analyze', ['verify', '--man=no', ...units.map((u) => path.join(dir, u))], { cwd: dir });
 }
 
-function verifyAppService(unit: string) {
+/** app.socket and app.service together: the service requires the socket, verify needs both beside each other. */
+function verifyAppService(unit: string, socket: string) {
   const dir = tempDir('systemd-app');
   writeFileSync(path.join(dir, 'app.service'), unit.replace('ExecStart=/opt/app/venv/bin/gunicorn ', 'ExecStart=/usr/bin/gunicorn '));
-  return verify(dir, 'app.service');
+  writeFileSync(path.join(dir, 'app.socket'), socket);
+  return verify(dir, 'app.socket', 'app.service');
 }
 
 function verifyNginxDropIn(dropIn: string) {
@@ -36,9 +38,9 @@ function verifyNginxDropIn(dropIn: string) {
 }
 
 describe.each(allRendered())('systemd-analyze verify, $environment', ({ byName }) => {
-  it('app.service has no warning', (ctx) => {
+  it('app.socket and app.service have no warning', (ctx) => {
     requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
-    const r = verifyAppService(byName['app.service']!);
+    const r = verifyAppService(byName['app.service']!, byName['app.socket']!);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
@@ -56,9 +58,15 @@ describe('systemd-analyze verify, broken renderings', () => {
 
   it('fails on a misspelt key, which systemd would ignore with exit 0', (ctx) => {
     requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
-    const r = verifyAppService(rewriteOnce(byName['app.service']!, 'LimitNOFILE=', 'LimitNOFILES='));
+    const r = verifyAppService(rewriteOnce(byName['app.service']!, 'LimitNOFILE=', 'LimitNOFILES='), byName['app.socket']!);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/Unknown key 'LimitNOFILES' in section \[Service\], ignoring\./);
+  });
+
+  it('fails on a misspelt socket key', (ctx) => {
+    requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
+    const r = verifyAppService(byName['app.service']!, rewriteOnce(byName['app.socket']!, 'SocketMode=', 'SocketMod='));
+    expect(r.stderr).toMatch(/Unknown key 'SocketMod' in section \[Socket\], ignoring\./);
   });
 
   it('fails on a drop-in key in the wrong section', (ctx) => {
@@ -69,7 +77,7 @@ describe('systemd-analyze verify, broken renderings', () => {
 
   it('fails on an ExecStart that does not exist', (ctx) => {
     requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
-    const r = verifyAppService(rewriteOnce(byName['app.service']!, 'ExecStart=/opt/app/venv/bin/gunicorn', 'ExecStart=/opt/app/venv/bin/gunicron'));
+    const r = verifyAppService(rewriteOnce(byName['app.service']!, 'ExecStart=/opt/app/venv/bin/gunicorn', 'ExecStart=/opt/app/venv/bin/gunicron'), byName['app.socket']!);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('Command /opt/app/venv/bin/gunicron is not executable: No such file or directory');
   });

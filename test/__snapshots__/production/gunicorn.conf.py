@@ -6,8 +6,9 @@ wsgi_app = "demo_app:application"
 chdir = "/opt/app/demo"
 proc_name = "app-production"
 
-# Nginx is the only client, over a unix socket in the unit's RuntimeDirectory.
-bind = ["unix:/run/app/gunicorn.sock"]
+# Nginx is the only client, over a unix socket. Under systemd, app.socket holds it and Gunicorn takes it
+# over (LISTEN_FDS), so bind and backlog apply only when Gunicorn runs without the socket unit.
+bind = ["unix:/run/gunicorn-app.sock"]
 backlog = 4096
 # Owner and group (www-data) may connect: Nginx's workers run as www-data.
 umask = 0o007
