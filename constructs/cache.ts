@@ -1,6 +1,7 @@
-import { databaseCluster, databaseFirewall } from '@cdktf/provider-digitalocean';
+import { databaseCluster } from '@cdktf/provider-digitalocean';
 import { Construct } from 'constructs';
 import type { AppFleet } from './app-fleet.js';
+import { trustOnlyFleet } from './trusted-sources.js';
 import type { Network } from './network.js';
 
 export interface CacheProps {
@@ -40,11 +41,8 @@ export class Cache extends Construct {
   }
 
   /** Trust only the fleet's tag. */
-  allowFrom(fleet: AppFleet): databaseFirewall.DatabaseFirewall {
-    return new databaseFirewall.DatabaseFirewall(this, 'trusted-sources', {
-      clusterId: this.cluster.id,
-      rule: [{ type: 'tag', value: fleet.tagName }],
-    });
+  allowFrom(fleet: AppFleet): ReturnType<typeof trustOnlyFleet> {
+    return trustOnlyFleet(this, this.cluster.id, fleet);
   }
 
   /** `rediss://` URI over the VPC (TLS; redis-py speaks it to Valkey unchanged). */

@@ -1,7 +1,8 @@
-import { databaseCluster, databaseConnectionPool, databaseDb, databaseFirewall, databaseReplica, databaseUser } from '@cdktf/provider-digitalocean';
+import { databaseCluster, databaseConnectionPool, databaseDb, databaseReplica, databaseUser } from '@cdktf/provider-digitalocean';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import type { AppFleet } from './app-fleet.js';
+import { trustOnlyFleet } from './trusted-sources.js';
 import type { Network } from './network.js';
 
 export interface ReadReplicaProps {
@@ -87,11 +88,8 @@ export class Postgres extends Construct {
   }
 
   /** Trust only the fleet's tag: no other droplet, app or address may connect (replicas included). */
-  allowFrom(fleet: AppFleet): databaseFirewall.DatabaseFirewall {
-    return new databaseFirewall.DatabaseFirewall(this, 'trusted-sources', {
-      clusterId: this.cluster.id,
-      rule: [{ type: 'tag', value: fleet.tagName }],
-    });
+  allowFrom(fleet: AppFleet): ReturnType<typeof trustOnlyFleet> {
+    return trustOnlyFleet(this, this.cluster.id, fleet);
   }
 
   /** The primary through the app's PgBouncer pool, over the VPC. */
