@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootBox, type Box } from '../box/box.js';
 import { sleep } from '../box/lib/proc.js';
-import { log, Run, StageFailed } from '../box/lib/stages.js';
+import { log, Run } from '../box/lib/stages.js';
 import { applyBaseline } from './baseline.js';
 import { RAMP_GROUP_CONNECTIONS, runStep, type StepResult } from './load.js';
 import { machineFacts, memoryPerRequestKib, round1, sampleMemory, type MemorySample } from './stats.js';
@@ -153,8 +153,7 @@ async function main(argv: string[]): Promise<number> {
   const command = `npx tsx bench/bench.ts${argv.length ? ` ${argv.join(' ')}` : ''}`;
   const r = new Run('bench');
   r.boundBy(o.timeoutMinutes);
-  let code = 0;
-  try {
+  return r.execute('bench', async () => {
     const box = await bootBox(r, 'box');
     const t = box.env.plan.tuning;
     const plan = `${box.env.plan.droplet.sizeSlug} (${box.env.plan.droplet.vcpus} vCPU), ${int(t.concurrentRequests)} requests/droplet, Gunicorn ${t.gunicorn.workers} x ${t.gunicorn.workerConnections} (backlog ${t.gunicorn.backlog}), Nginx ${t.nginx.workerProcesses} x ${t.nginx.workerConnections} (backlog ${t.nginx.listenBacklog}, upstream keepalive ${t.nginx.upstreamKeepalive})`;
@@ -191,14 +190,7 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(join(RESULTS_DIR, 'bench.md'), md);
     process.stdout.write(`\n${md}\n`);
     log(`results: ${join(RESULTS_DIR, 'bench.md')} and bench.json`);
-  } catch (err) {
-    code = 1;
-    if (!(err instanceof StageFailed)) process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  } finally {
-    await r.teardown();
-  }
-  process.stdout.write(`${r.summary()}\n${code === 0 ? 'bench: ok' : 'bench: FAILED'}\n`);
-  return code;
+  });
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { bootBox, type Box } from '../box/box.js';
 import { httpRequest } from '../box/http.js';
 import { sleep, waitFor } from '../box/lib/proc.js';
-import { log, Run, StageFailed } from '../box/lib/stages.js';
+import { log, Run } from '../box/lib/stages.js';
 import { runStep, type StepResult } from './load.js';
 import { machineFacts } from './stats.js';
 
@@ -229,8 +229,7 @@ async function main(argv: string[]): Promise<number> {
   const command = `npx tsx bench/faults.ts${argv.length ? ` ${argv.join(' ')}` : ''}`;
   const r = new Run('faults');
   r.boundBy(o.timeoutMinutes);
-  let code = 0;
-  try {
+  return r.execute('faults', async () => {
     const box = await bootBox(r, 'box');
     const created = await httpRequest('POST', `${box.urls[0]}/items`, 15_000, JSON.stringify({ body: 'faults' }));
     const itemId = (JSON.parse(created.body || '{}') as { id?: number }).id;
@@ -245,14 +244,7 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(join(RESULTS_DIR, 'faults.md'), md);
     process.stdout.write(`\n${md}\n`);
     if (results.some((x) => x.met === false)) log('a fault target was missed (see the table)');
-  } catch (err) {
-    code = 1;
-    if (!(err instanceof StageFailed)) process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  } finally {
-    await r.teardown();
-  }
-  process.stdout.write(`${r.summary()}\n${code === 0 ? 'faults: ok' : 'faults: FAILED'}\n`);
-  return code;
+  });
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -10,7 +10,7 @@
  */
 import { bootBox } from './box.js';
 import { sleep } from './lib/proc.js';
-import { log, Run, StageFailed } from './lib/stages.js';
+import { log, Run } from './lib/stages.js';
 import { smoke } from './smoke.js';
 import { NET } from './network.js';
 
@@ -29,8 +29,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const r = new Run(`box ${command} ${target}`);
-  let code = 0;
-  try {
+  return r.execute('box', async () => {
     const box = await bootBox(r, target);
     if (command === 'smoke') {
       await r.stage('smoke checks through Nginx', () => smoke(box), { timeoutMs: 120_000, logs: () => box.droplet.logs() });
@@ -41,14 +40,7 @@ async function main(argv: string[]): Promise<number> {
       log(`Ctrl-C tears it down; it stops by itself after ${minutes} minutes`);
       await sleep(minutes * 60_000);
     }
-  } catch (err) {
-    code = 1;
-    if (!(err instanceof StageFailed)) process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  } finally {
-    await r.teardown();
-  }
-  process.stdout.write(`${r.summary()}\n${code === 0 ? 'box: ok' : 'box: FAILED'}\n`);
-  return code;
+  });
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -51,6 +51,24 @@ export class Run {
     process.on('SIGTERM', onSignal);
   }
 
+  /**
+   * Run `body`, always tear down, print the stage summary and `<label>: ok|FAILED`; the exit code.
+   * A failed stage has already printed its logs; anything else prints its stack.
+   */
+  async execute(label: string, body: () => Promise<void>): Promise<number> {
+    let code = 0;
+    try {
+      await body();
+    } catch (err) {
+      code = 1;
+      if (!(err instanceof StageFailed)) process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    } finally {
+      await this.teardown();
+    }
+    process.stdout.write(`${this.summary()}\n${code === 0 ? `${label}: ok` : `${label}: FAILED`}\n`);
+    return code;
+  }
+
   /** Bound the whole run: whatever hangs, after `minutes` the run tears down and exits 124. */
   boundBy(minutes: number): void {
     const bound = setTimeout(() => {
