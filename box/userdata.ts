@@ -9,6 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadEnvironment, loadEnvironmentFile, type LoadedEnvironment } from '../config/load.js';
 import { renderUserData, type AppConnections } from '../templates/droplet.js';
+import { dropletInputFor } from '../templates/droplet-input.js';
 
 export const BOX_CONFIG = join(import.meta.dirname, 'box.yaml');
 
@@ -20,10 +21,7 @@ export function loadTarget(target: string): LoadedEnvironment {
 }
 
 export function renderForBox(env: LoadedEnvironment, connections: AppConnections): string {
-  return renderUserData(
-    { environment: env.name, vpcIpRange: env.config.vpc.ipRange, app: env.config.app, cacheTtlSeconds: env.config.cache.ttlSeconds, tuning: env.plan.tuning },
-    connections,
-  );
+  return renderUserData(dropletInputFor(env), connections);
 }
 
 interface CloudConfig {

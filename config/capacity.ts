@@ -69,6 +69,26 @@ export const PLAN_CONSTANTS = {
   clientMaxBodyMib: 10,
   /** Spare droplets per tier: production survives the loss or replacement of one droplet (N+1). */
   spareDroplets: { development: 0, staging: 0, production: 1 } as const,
+  /** Largest fleet, when `fleet.maxDroplets` is not set: this many times the fleet's count. */
+  maxDropletsPerCount: 2,
+  /** A droplet is replaced a quarter of the fleet at a time: the first batch is the canary. */
+  rolloutBatchShare: 0.25,
+  /** DigitalOcean creates at most 10 droplets at the same time per request (DO docs, "Droplet limits"). */
+  rolloutBatchMax: 10,
+  /** Responses through the load balancer that must come from a new droplet before its batch counts as serving. */
+  gatePasses: 3,
+  gateIntervalSeconds: 2,
+  /** A real droplet's cloud-init (packages, app, venv) takes minutes; a new droplet not serving by then fails the apply. */
+  gateTimeoutSeconds: 900,
+  /** Requests in flight when the LB stops sending finish within this many p95 times (Gunicorn's graceful_timeout). */
+  drainRequestP95Multiple: 2,
+  minDrainRequestSeconds: 5,
+  /** Nginx's own stop after Gunicorn has finished: its connections are idle by then. */
+  nginxStopSeconds: 10,
+  /** Slack on top of a droplet's graceful stop before the provider's delete timeout: ACPI shutdown, power off. */
+  shutdownMarginSeconds: 60,
+  /** An autoscale pool destroys a droplet this long after shutting it down (DO docs, "Autoscale pools"). */
+  autoscaleShutdownSeconds: 60,
 } as const;
 
 /** Every tuning a droplet's files carry. Templates copy these numbers; they derive none. */
@@ -124,6 +144,15 @@ export interface DropletTuning {
     readonly budgetMib: number;
     readonly availableMib: number;
   };
+  /** A droplet leaving the fleet: fail the LB check, wait until the LB stops sending, finish requests, stop. */
+  readonly drain: {
+    /** The LB stops sending once /healthz fails: check interval x unhealthy threshold + response timeout. */
+    readonly lbDetectSeconds: number;
+    /** Gunicorn's graceful_timeout: requests in flight when the LB stopped sending finish within it (from the p95). */
+    readonly requestSeconds: number;
+    /** The whole graceful stop: LB detection, requests, Nginx's stop. */
+    readonly stopBudgetSeconds: number;
+  };
 }
 
 export interface DatabasePlan {
@@ -137,12 +166,28 @@ export interface DatabasePlan {
   readonly replicaConnectionsUsed: number;
 }
 
+/** How droplets are replaced: in health-gated batches, each old droplet drained before it goes. */
+export interface RolloutPlan {
+  /** Droplets created (and gated) at a time; the next batch waits for this one. */
+  readonly batchSize: number;
+  readonly gatePasses: number;
+  readonly gateIntervalSeconds: number;
+  readonly gateTimeoutSeconds: number;
+  /** Terraform's delete timeout for a droplet: its whole graceful stop, plus the power-off. */
+  readonly deleteTimeoutSeconds: number;
+}
+
 export interface CostLine {
   readonly item: string;
   readonly quantity: number;
   readonly unitMonthlyUsd: number;
   readonly monthlyUsd: number;
 }
+
+/** Fixed droplets, or an autoscale pool. */
+export type FleetShape =
+  | { readonly kind: 'droplets'; readonly count: number; readonly spare: number }
+  | { readonly kind: 'autoscale'; readonly minInstances: number; readonly maxInstances: number; readonly spare: number; readonly targetCpuUtilization: number; readonly cooldownMinutes: number };
 
 export interface Plan {
   readonly environment: string;
@@ -151,9 +196,15 @@ export interface Plan {
   readonly droplet: { readonly sizeSlug: string } & DropletSize;
   /** What one droplet can hold: the lower of its CPU and memory bounds. */
   readonly dropletCapacity: { readonly byCpu: number; readonly byMemory: number; readonly concurrentRequests: number };
-  readonly fleet:
-    | { readonly kind: 'droplets'; readonly count: number; readonly spare: number }
-    | { readonly kind: 'autoscale'; readonly minInstances: number; readonly maxInstances: number; readonly spare: number; readonly targetCpuUtilization: number; readonly cooldownMinutes: number };
+  readonly fleet: FleetShape & {
+    /** Droplets the target needs, spares included. */
+    readonly needed: number;
+    /** The largest fleet the environment may reach; per-process pools are planned for it. */
+    readonly maxDroplets: number;
+    /** Whether maxDroplets comes from the config (scaling then never changes a droplet's user data). */
+    readonly maxDropletsPinned: boolean;
+  };
+  readonly rollout: RolloutPlan;
   readonly tuning: DropletTuning;
   readonly loadBalancer: { readonly sizeUnit: number; readonly byConnections: number; readonly byRequests: number };
   readonly database: DatabasePlan;
@@ -216,6 +267,11 @@ function processesForCap(connections: number, perProcessCap: number): number {
 /** The droplet's tuning for a design load of `concurrent` requests (headroom already applied). */
 export function dropletTuning(config: EnvironmentConfig, size: DropletSize, concurrent: number, replicaPerProcess: number): DropletTuning {
   const { capacity, loadBalancer } = config;
+  const hc = loadBalancer.healthCheck;
+  // The LB marks a droplet down after `unhealthyThreshold` failed checks, the last one possibly waiting its timeout.
+  const lbDetectSeconds = hc.checkIntervalSeconds * hc.unhealthyThreshold + hc.responseTimeoutSeconds;
+  // Requests in flight when the LB stops sending are bounded by the request profile, not by the proxy timeout.
+  const drainRequestSeconds = Math.max(C.minDrainRequestSeconds, Math.ceil(capacity.p95RequestSeconds * C.drainRequestP95Multiple));
   const maxOpen = capacity.maxOpenFilesPerProcess;
   // Gevent: a couple of workers per core; more only if one worker's sockets would pass the open-files cap.
   const workers = Math.max(size.vcpus * C.gunicornWorkersPerVcpu, processesForCap(concurrent * C.unevenShareHeadroom, maxOpen - C.gunicornFdReserve));
@@ -254,9 +310,9 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
       backlog: gunicornBacklog,
       keepaliveSeconds: C.upstreamKeepaliveTimeoutSeconds + C.keepaliveBeyondLbSeconds,
       timeoutSeconds: C.gunicornTimeoutSeconds,
-      gracefulTimeoutSeconds: proxyReadTimeoutSeconds,
+      gracefulTimeoutSeconds: drainRequestSeconds,
       // After the drain the master needs its heartbeat timeout to reap workers before systemd kills them.
-      stopTimeoutSeconds: proxyReadTimeoutSeconds + C.gunicornTimeoutSeconds,
+      stopTimeoutSeconds: drainRequestSeconds + C.gunicornTimeoutSeconds,
       maxRequests,
       maxRequestsJitter: Math.round(maxRequests / 10),
       nofile: gunicornNofile,
@@ -303,6 +359,11 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
       poolRecycleSeconds: C.poolRecycleSeconds,
     },
     memory: { budgetMib: memoryBudgetMib, availableMib: Math.floor(size.memoryMib * C.memoryBudgetShare) },
+    drain: {
+      lbDetectSeconds,
+      requestSeconds: drainRequestSeconds,
+      stopBudgetSeconds: lbDetectSeconds + drainRequestSeconds + C.nginxStopSeconds,
+    },
   };
 }
 
@@ -331,21 +392,19 @@ export function planCapacity(environment: string, config: EnvironmentConfig): Pl
   }
   // Enough droplets that the target fits on all but the spares (N+1 in production).
   const needed = Math.ceil(target / perDroplet) + spare;
-  let fleetPlan: Plan['fleet'];
-  let activeDroplets: number;
+  let fleetShape: FleetShape;
   if (fleet.autoscale) {
-    // Unset bounds come from the same arithmetic: keep what the target needs, grow to twice that.
+    // Unset bounds come from the same arithmetic: keep what the target needs, grow to twice that (within maxDroplets).
     const minInstances = fleet.autoscale.minInstances ?? needed;
-    const maxInstances = fleet.autoscale.maxInstances ?? Math.min(1000, Math.max(minInstances, 2 * needed));
+    const maxInstances = fleet.autoscale.maxInstances
+      ?? Math.min(1000, fleet.maxDroplets ?? Infinity, Math.max(minInstances, C.maxDropletsPerCount * needed));
     if (maxInstances < needed) {
       issues.push({
         path: ['fleet', 'autoscale', 'maxInstances'],
         message: `${droplets(maxInstances)} of ${fleet.sizeSlug} hold ${fmt(perDroplet * Math.max(0, maxInstances - spare))} concurrent requests; capacity.targetConcurrentRequests ${fmt(target)} needs at least ${needed}${spare ? ` (including ${spare} spare)` : ''}. Raise maxInstances or pick a larger fleet.sizeSlug`,
       });
     }
-    fleetPlan = { kind: 'autoscale', minInstances, maxInstances, spare, targetCpuUtilization: fleet.autoscale.targetCpuUtilization, cooldownMinutes: fleet.autoscale.cooldownMinutes };
-    // Droplets come and go: each is tuned to its own full capacity.
-    activeDroplets = Math.max(1, Math.ceil(target / perDroplet));
+    fleetShape = { kind: 'autoscale', minInstances, maxInstances, spare, targetCpuUtilization: fleet.autoscale.targetCpuUtilization, cooldownMinutes: fleet.autoscale.cooldownMinutes };
   } else {
     const count = fleet.count ?? needed;
     if (count < needed) {
@@ -354,11 +413,25 @@ export function planCapacity(environment: string, config: EnvironmentConfig): Pl
         message: `${droplets(count)} of ${fleet.sizeSlug} hold ${fmt(perDroplet * Math.max(0, count - spare))} concurrent requests; capacity.targetConcurrentRequests ${fmt(target)} needs ${needed}${spare ? ` (including ${spare} spare)` : ''}. Raise count, omit it to use the plan's, or pick a larger fleet.sizeSlug`,
       });
     }
-    fleetPlan = { kind: 'droplets', count, spare };
-    activeDroplets = Math.max(1, count - spare);
+    fleetShape = { kind: 'droplets', count, spare };
   }
-  // Design load per droplet: the target spread over the droplets that remain when the spares are gone.
-  const designPerDroplet = Math.ceil((Math.ceil(target / activeDroplets) * C.unevenShareHeadroom));
+  // The largest fleet this environment may reach: per-process pools are planned for it, so scaling up to it
+  // never changes what a running droplet was given.
+  const fleetSize = fleetShape.kind === 'droplets' ? fleetShape.count : fleetShape.maxInstances;
+  const maxDroplets = fleet.maxDroplets ?? (fleetShape.kind === 'autoscale' ? fleetSize : C.maxDropletsPerCount * fleetSize);
+  if (fleet.maxDroplets !== undefined && fleetSize > fleet.maxDroplets) {
+    // Blame the key the person set: the count (or pool maximum) if pinned, else maxDroplets against the target.
+    const pinned = fleetShape.kind === 'droplets' ? fleet.count !== undefined : fleet.autoscale?.maxInstances !== undefined;
+    issues.push({
+      path: !pinned ? ['fleet', 'maxDroplets'] : fleetShape.kind === 'droplets' ? ['fleet', 'count'] : ['fleet', 'autoscale', 'maxInstances'],
+      message: `${droplets(fleetSize)} exceed fleet.maxDroplets ${fleet.maxDroplets}, the largest fleet the database pools are planned for. Raise fleet.maxDroplets (every droplet is replaced once, through the health gate, because its pools shrink) or stay at or below it`,
+    });
+  }
+  const fleetPlan: Plan['fleet'] = { ...fleetShape, needed, maxDroplets, maxDropletsPinned: fleet.maxDroplets !== undefined };
+  // Each droplet is tuned for its own full capacity: the share it carries at the target plus headroom for
+  // uneven balancing. It depends on the droplet's size and the request profile only, never on the fleet's
+  // count or the target, so scaling adds or removes droplets and changes no running one.
+  const designPerDroplet = Math.ceil(perDroplet * C.unevenShareHeadroom);
   const lb = loadBalancerNodes(target, requestsPerSecond);
   const lbNeeded = Math.max(lb.byConnections, lb.byRequests, 1);
   if (lbNeeded > C.lbMaxSizeUnit) {
@@ -374,8 +447,7 @@ export function planCapacity(environment: string, config: EnvironmentConfig): Pl
       message: `${sizeUnit} nodes carry ${fmt(sizeUnit * C.lbNodeConnections)} connections; ${fmt(target)} concurrent requests at ${fmt(requestsPerSecond)} requests/s need ${lbNeeded} (with ${Math.round((C.unevenShareHeadroom - 1) * 100)}% headroom). Raise sizeUnit or omit it to use the plan's`,
     });
   }
-  // Database: the fleet's processes share the primary through PgBouncer and the replicas directly.
-  const maxDroplets = fleetPlan.kind === 'droplets' ? fleetPlan.count : fleetPlan.maxInstances;
+  // Database: the largest fleet's processes share the primary through PgBouncer and the replicas directly.
   const provisional = dropletTuning(config, size, designPerDroplet, 1);
   const processes = maxDroplets * provisional.gunicorn.workers;
   const primaryLimit = postgresConnectionLimit(pgSize);
@@ -417,7 +489,25 @@ export function planCapacity(environment: string, config: EnvironmentConfig): Pl
       message: `${fleet.sizeSlug} has ${fmt(tuning.memory.availableMib)} MiB to plan with; ${fmt(designPerDroplet)} concurrent requests per droplet need ${fmt(tuning.memory.budgetMib)} MiB. Pick a size with more memory or add droplets`,
     });
   }
+  // An autoscale pool destroys a droplet a fixed time after shutting it down: the drain must fit inside.
+  if (fleetPlan.kind === 'autoscale' && tuning.drain.stopBudgetSeconds > C.autoscaleShutdownSeconds) {
+    const d = tuning.drain;
+    issues.push({
+      path: ['fleet', 'autoscale'],
+      message: `a pool droplet's graceful stop takes ${d.stopBudgetSeconds} s (LB detection ${d.lbDetectSeconds} s = loadBalancer.healthCheck interval x unhealthyThreshold + responseTimeout, requests ${d.requestSeconds} s from capacity.p95RequestSeconds, Nginx ${C.nginxStopSeconds} s); DigitalOcean destroys a pool droplet ${C.autoscaleShutdownSeconds} s after its shutdown. Shorten the health check (interval, unhealthyThreshold, responseTimeout) or use fixed droplets (fleet.count)`,
+    });
+  }
   if (issues.length > 0) return { ok: false, issues };
+
+  const rolloutSize = fleetPlan.kind === 'droplets' ? fleetPlan.count : fleetPlan.maxInstances;
+  const rollout: RolloutPlan = {
+    batchSize: Math.min(C.rolloutBatchMax, Math.max(1, Math.floor(rolloutSize * C.rolloutBatchShare))),
+    gatePasses: C.gatePasses,
+    gateIntervalSeconds: C.gateIntervalSeconds,
+    gateTimeoutSeconds: C.gateTimeoutSeconds,
+    // The drain, Gunicorn's stop timeout (it covers the request drain and the reaping), Nginx, then power-off.
+    deleteTimeoutSeconds: tuning.drain.lbDetectSeconds + tuning.gunicorn.stopTimeoutSeconds + C.nginxStopSeconds + C.shutdownMarginSeconds,
+  };
 
   const lines: CostLine[] = [];
   const line = (item: string, quantity: number, unitMonthlyUsd: number) => {
@@ -438,6 +528,7 @@ export function planCapacity(environment: string, config: EnvironmentConfig): Pl
       droplet: { sizeSlug: fleet.sizeSlug, ...size },
       dropletCapacity: { byCpu, byMemory, concurrentRequests: perDroplet },
       fleet: fleetPlan,
+      rollout,
       tuning,
       loadBalancer: { sizeUnit, byConnections: lb.byConnections, byRequests: lb.byRequests },
       database: {

@@ -89,6 +89,9 @@ export function checkRules(config: EnvironmentConfig): RuleIssue[] {
   }
 
   if (config.tier === 'production') {
+    if (fleet.maxDroplets === undefined) {
+      add(['fleet'], 'production must state fleet.maxDroplets, the largest fleet it may reach (for example twice the droplets it runs today): per-process database pools are planned for it, and without it raising the target or the count would change every droplet');
+    }
     if (pool ? pool.minInstances !== undefined && pool.minInstances < 2 : fleet.count !== undefined && fleet.count < 2) {
       add(pool ? ['fleet', 'autoscale', 'minInstances'] : ['fleet', 'count'], 'production needs at least 2 droplets, so one can be replaced or lost while the other serves');
     }

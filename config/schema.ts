@@ -53,6 +53,8 @@ export const fleetSchema = z.strictObject({
   image: z.enum(IMAGES).default('debian-12-x64').describe('Droplet image the templates are tested for.'),
   count: z.number().int().min(1).max(100).optional()
     .describe('Fixed number of droplets. Omit to use the count the capacity plan derives. Conflicts with autoscale.'),
+  maxDroplets: z.number().int().min(1).max(1000).optional()
+    .describe('The largest fleet this environment may reach (fixed count or autoscale maximum). Per-process database pools are planned for it, so scaling up to it never changes a running droplet. Omit for the autoscale maximum, or twice the count; production must state it.'),
   autoscale: autoscaleSchema.optional()
     .describe('A droplet autoscale pool instead of fixed droplets. Conflicts with count.'),
   sshKeyFingerprints: z.array(z.string().regex(/^([0-9a-f]{2}:){15}[0-9a-f]{2}$|^\d+$/, 'must be an MD5 fingerprint (aa:bb:...) or a numeric key ID'))

@@ -4,6 +4,7 @@ import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf'
 import type { Construct } from 'constructs';
 import { ConfigError, type LoadedEnvironment } from '../config/load.js';
 import { checkUserDataSize, renderUserData, type AppConnections, type DropletInput } from '../templates/droplet.js';
+import { dropletInputFor } from '../templates/droplet-input.js';
 import { AppFleet } from './app-fleet.js';
 import { Cache } from './cache.js';
 import { Dns } from './dns.js';
@@ -62,13 +63,7 @@ export class WebStack extends TerraformStack {
       preventDestroy: production,
     });
 
-    const droplet: DropletInput = {
-      environment: env.name,
-      vpcIpRange: config.vpc.ipRange,
-      app: config.app,
-      cacheTtlSeconds: config.cache.ttlSeconds,
-      tuning: plan.tuning,
-    };
+    const droplet = dropletInputFor(env);
     this.checkUserDataSize(env, droplet);
     const connections: AppConnections = {
       databaseUrl: this.postgres.primaryUrl,

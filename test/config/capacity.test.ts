@@ -68,13 +68,59 @@ describe('GIVEN a target and a droplet size', () => {
     const staging = plan();
     const production = plan({ tier: 'production', domain: 'example.com', postgres: { sizeSlug: 'db-s-4vcpu-8gb', standbyNodes: 1 } });
     // One c-8 holds 13,440 (16,800 at 70% CPU, less 25% headroom): 10,000 fit on one.
-    expect(staging.fleet).toEqual({ kind: 'droplets', count: 1, spare: 0 });
-    expect(production.fleet).toEqual({ kind: 'droplets', count: 2, spare: 1 });
+    expect(staging.fleet).toMatchObject({ kind: 'droplets', count: 1, spare: 0, needed: 1 });
+    expect(production.fleet).toMatchObject({ kind: 'droplets', count: 2, spare: 1, needed: 2 });
   });
 
-  it('WHEN droplets are lost down to the non-spares THEN each is still tuned for its share', () => {
-    const p = plan({ tier: 'production', domain: 'example.com', postgres: { sizeSlug: 'db-s-4vcpu-8gb', standbyNodes: 1 } });
-    expect(p.tuning.concurrentRequests).toBe(Math.ceil(10_000 * C.unevenShareHeadroom));
+  it('WHEN a droplet is tuned THEN it is for its own capacity plus headroom, whatever the target or count', () => {
+    // One c-8 holds 13,440 (16,800 at 70% CPU, less 25% headroom); tuned for that plus the headroom again.
+    const small = plan({ capacity: { targetConcurrentRequests: 1_000, typicalRequestSeconds: 1 } });
+    const large = plan({ capacity: { targetConcurrentRequests: 60_000, typicalRequestSeconds: 1 } });
+    expect(small.tuning.concurrentRequests).toBe(Math.ceil(13_440 * C.unevenShareHeadroom));
+    expect(large.tuning).toEqual(small.tuning);
+  });
+
+  it('WHEN maxDroplets is not set THEN it is twice the count, and an autoscale pool\'s maximum', () => {
+    expect(plan().fleet).toMatchObject({ count: 1, maxDroplets: 2, maxDropletsPinned: false });
+    expect(plan({ fleet: { sizeSlug: 'c-2', sshKeyFingerprints: ['1234'], autoscale: { maxInstances: 7 } } }).fleet).toMatchObject({ maxDroplets: 7 });
+  });
+
+  it('fails when a pinned count passes maxDroplets, naming the count', () => {
+    const result = planCapacity('test', config({ fleet: { sizeSlug: 'c-8', sshKeyFingerprints: ['1234'], count: 5, maxDroplets: 4 } }));
+    expect(result).toMatchObject({ ok: false, issues: [{ path: ['fleet', 'count'], message: expect.stringMatching(/^5 droplets exceed fleet.maxDroplets 4/) }] });
+  });
+
+  it('fails when the target needs more droplets than maxDroplets, naming maxDroplets', () => {
+    const result = planCapacity('test', config({ fleet: { sizeSlug: 'c-8', sshKeyFingerprints: ['1234'], maxDroplets: 2 }, capacity: { targetConcurrentRequests: 40_000, typicalRequestSeconds: 1 } }));
+    expect(result).toMatchObject({ ok: false, issues: [{ path: ['fleet', 'maxDroplets'], message: expect.stringMatching(/^3 droplets exceed fleet.maxDroplets 2/) }] });
+  });
+
+  it('fails when an autoscale maximum passes maxDroplets, naming maxInstances', () => {
+    const result = planCapacity('test', config({ fleet: { sizeSlug: 'c-8', sshKeyFingerprints: ['1234'], maxDroplets: 4, autoscale: { maxInstances: 6 } } }));
+    expect(result).toMatchObject({ ok: false, issues: [{ path: ['fleet', 'autoscale', 'maxInstances'] }] });
+  });
+
+  it('WHEN draining THEN the LB detection comes from the health check and the request drain from the p95', () => {
+    const p = plan({
+      loadBalancer: { healthCheck: { checkIntervalSeconds: 5, unhealthyThreshold: 2, responseTimeoutSeconds: 3 } },
+      capacity: { targetConcurrentRequests: 10_000, typicalRequestSeconds: 1, p95RequestSeconds: 4 },
+    });
+    expect(p.tuning.drain).toEqual({ lbDetectSeconds: 13, requestSeconds: 8, stopBudgetSeconds: 13 + 8 + C.nginxStopSeconds });
+    expect(p.tuning.gunicorn.gracefulTimeoutSeconds).toBe(8);
+    expect(p.rollout.deleteTimeoutSeconds).toBe(13 + 8 + C.gunicornTimeoutSeconds + C.nginxStopSeconds + C.shutdownMarginSeconds);
+  });
+
+  it('fails when an autoscale pool droplet cannot drain within the 60 s DigitalOcean gives it', () => {
+    const result = planCapacity('test', config({
+      fleet: { sizeSlug: 'c-8', sshKeyFingerprints: ['1234'], autoscale: {} },
+      loadBalancer: { healthCheck: { checkIntervalSeconds: 20, unhealthyThreshold: 3 } },
+    }));
+    expect(result).toMatchObject({ ok: false, issues: [{ path: ['fleet', 'autoscale'], message: expect.stringMatching(/^a pool droplet's graceful stop takes 80 s .* DigitalOcean destroys a pool droplet 60 s after its shutdown/) }] });
+  });
+
+  it('WHEN rolling out THEN batches are a quarter of the fleet, at least 1 and at most 10', () => {
+    const batch = (count: number) => plan({ fleet: { sizeSlug: 'c-2', sshKeyFingerprints: ['1234'], count, maxDroplets: 100 } }).rollout.batchSize;
+    expect([3, 5, 8, 40, 100].map(batch)).toEqual([1, 1, 2, 10, 10]);
   });
 
   it('WHEN an autoscale pool is configured THEN it keeps its min and max and each droplet is tuned to its capacity', () => {
@@ -105,7 +151,7 @@ describe('GIVEN a target and a droplet size', () => {
 
   it('fails when session pooling needs more server connections than the pool has, by how much', () => {
     const result = planCapacity('test', config({ postgres: { sizeSlug: 'db-s-1vcpu-1gb', pool: { mode: 'session' } } }));
-    expect(result).toMatchObject({ ok: false, issues: [{ path: ['postgres', 'pool', 'mode'], message: 'session pooling gives each of the fleet\'s 16 processes its own server connection: 240 needed, 17 in the pool (by 223). Use transaction pooling, fewer workers, or a larger postgres.sizeSlug' }] });
+    expect(result).toMatchObject({ ok: false, issues: [{ path: ['postgres', 'pool', 'mode'], message: 'session pooling gives each of the fleet\'s 32 processes its own server connection: 480 needed, 17 in the pool (by 463). Use transaction pooling, fewer workers, or a larger postgres.sizeSlug' }] });
   });
 
   it('fails when the replicas cannot give every process a connection', () => {

@@ -16,7 +16,7 @@ fleet:
   sizeSlug: c-8
   count: 6
   sshKeyFingerprints: ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"]
-  adminSshCidrs: []
+  maxDroplets: 12
 loadBalancer:
   httpIdleTimeoutSeconds: 60
   healthCheck:
@@ -94,7 +94,7 @@ describe('invalid configs get their exact located message', () => {
     ['fails when the PostgreSQL version is not on offer', withValue(['postgres', 'version'], '14'), ['case.yaml:20:12 postgres.version: must be one of "16", "17", got "14"']],
     ['fails when the cache engine is redis', withValue(['cache', 'engine'], 'redis'), ['case.yaml:22:11 cache.engine: must be "valkey", got "redis"']],
     ['fails when there are too many SSH CIDRs for one firewall', withValue(['fleet', 'adminSshCidrs'], Array.from({ length: 47 }, (_, i) => `198.51.${i}.0/24`)),
-      ['case.yaml:10:18 fleet.adminSshCidrs: 47 CIDRs make 51 firewall rules; a DigitalOcean cloud firewall allows 50 (at most 46 CIDRs). Merge them into wider ranges or use a bastion']],
+      ['case.yaml:11:18 fleet.adminSshCidrs: 47 CIDRs make 51 firewall rules; a DigitalOcean cloud firewall allows 50 (at most 46 CIDRs). Merge them into wider ranges or use a bastion']],
     ['fails when the VPC range is public', withValue(['vpc', 'ipRange'], '8.8.0.0/16'), ['case.yaml:4:12 vpc.ipRange: must be inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16), got 8.8.0.0/16']],
     ['fails when the VPC range is larger than /16', withValue(['vpc', 'ipRange'], '10.0.0.0/12'), ['case.yaml:4:12 vpc.ipRange: must be between /16 and /28 (DigitalOcean), got /12']],
     ['fails when the droplet size is unknown', withValue(['fleet', 'sizeSlug'], 'c-3'), [expect.stringMatching(/^case\.yaml:7:13 fleet\.sizeSlug: unknown droplet size "c-3"; one of: s-1vcpu-1gb, .*c-16/) as unknown as string]],
@@ -110,12 +110,12 @@ describe('invalid configs get their exact located message', () => {
     ['fails when production has no standby node', withValue(['postgres', 'standbyNodes'], 0),
       ['case.yaml:17:17 postgres.standbyNodes: production needs at least 1 standby node for automatic failover']],
     ['fails when production opens SSH to the world', withValue(['fleet', 'adminSshCidrs'], ['0.0.0.0/0']),
-      ['case.yaml:10:20 fleet.adminSshCidrs[0]: production must not open SSH to the whole internet (0.0.0.0/0); list your admin networks or a bastion']],
+      ['case.yaml:11:20 fleet.adminSshCidrs[0]: production must not open SSH to the whole internet (0.0.0.0/0); list your admin networks or a bastion']],
     ['fails when production alerts reach no one', withValue(['alerts'], undefined),
       ['case.yaml:1:1 alerts: production needs at least one alert recipient (alerts.emails or alerts.slackWebhooks): without one no alert policy is created']],
     // Types, unknown keys, required keys
     ['fails on an unknown key, naming the allowed ones', withValue(['fleet', 'sizeslug'], 'c-8'),
-      ['case.yaml:11:3 fleet.sizeslug: unknown key; allowed here: sizeSlug, image, count, autoscale, sshKeyFingerprints, adminSshCidrs']],
+      ['case.yaml:11:3 fleet.sizeslug: unknown key; allowed here: sizeSlug, image, count, maxDroplets, autoscale, sshKeyFingerprints, adminSshCidrs']],
     ['fails on a wrong type', withValue(['capacity', 'targetConcurrentRequests'], 'lots'),
       ['case.yaml:23:29 capacity.targetConcurrentRequests: must be a number, got "lots"']],
     ['fails on a missing required key', withValue(['postgres', 'sizeSlug'], undefined), ['case.yaml:16:3 postgres.sizeSlug: is required (string)']],
@@ -124,7 +124,8 @@ describe('invalid configs get their exact located message', () => {
     ['fails when the pinned count cannot hold the target', withValue(['fleet', 'count'], 3),
       ['case.yaml:8:10 fleet.count: 3 droplets of c-8 hold 26,880 concurrent requests; capacity.targetConcurrentRequests 50,000 needs 5 (including 1 spare). Raise count, omit it to use the plan\'s, or pick a larger fleet.sizeSlug']],
     ['fails when one load balancer cannot carry the target', withoutFleetCountAndReplicas(1_700_000),
-      ['case.yaml:20:29 capacity.targetConcurrentRequests: 1,700,000 concurrent requests (1,700,000 requests/s) need 213 load balancer nodes; one DigitalOcean load balancer has at most 200. Split the fleet over several regional load balancers behind a global load balancer (type GLOBAL), or lower the target']],
+      ['case.yaml:9:16 fleet.maxDroplets: 128 droplets exceed fleet.maxDroplets 12, the largest fleet the database pools are planned for. Raise fleet.maxDroplets (every droplet is replaced once, through the health gate, because its pools shrink) or stay at or below it',
+        'case.yaml:20:29 capacity.targetConcurrentRequests: 1,700,000 concurrent requests (1,700,000 requests/s) need 213 load balancer nodes; one DigitalOcean load balancer has at most 200. Split the fleet over several regional load balancers behind a global load balancer (type GLOBAL), or lower the target']],
   ];
   it.each(cases)('%s', (_name, text, expected) => {
     expect(problems(text)).toEqual(expected);
