@@ -1,0 +1,151 @@
+/**
+ * The change report as Markdown: per environment a one-line summary, then what needs a person's
+ * attention (droplet replacements and resizes, any change to a stateful resource, types the
+ * replacement table does not know), then every resource created, replaced, updated in place or
+ * destroyed, by Terraform address.
+ */
+import type { ArgumentChange, ResourceChange, StackDiff } from './change-diff.js';
+import { REPLACEMENT_RULES, typeLabel } from './force-new.js';
+
+/** One environment's estimated plan. */
+export interface EnvironmentDiff {
+  readonly name: string;
+  readonly diff: StackDiff;
+}
+
+const VERBS = { create: 'created', replace: 'replaced', update: 'updated in place', destroy: 'destroyed', unknown: 'changed (replacement unknown)' } as const;
+
+function plural(label: string, n: number): string {
+  if (n === 1) return label;
+  const [head, ...rest] = label.split(' (');
+  const word = head!.endsWith('s') ? head : `${head}s`;
+  return rest.length ? `${word} (${rest.join(' (')}` : word!;
+}
+
+function joinWords(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+/** "3 droplets and 1 read replica" for a set of resources. */
+function counted(resources: readonly ResourceChange[]): string {
+  const counts = new Map<string, number>();
+  for (const r of resources) {
+    const label = typeLabel(r.type, r.body);
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  return joinWords([...counts].map(([label, n]) => `${n} ${plural(label, n)}`));
+}
+
+/** The plain-English line: "production: 1 droplet created; nothing replaced". */
+export function summaryLine({ name, diff }: EnvironmentDiff): string {
+  if (diff.resources.length === 0) return `${name}: no changes`;
+  const parts: string[] = [];
+  for (const action of ['create', 'replace', 'update', 'destroy', 'unknown'] as const) {
+    const matching = diff.resources.filter((r) => r.action === action);
+    if (matching.length > 0) parts.push(`${counted(matching)} ${VERBS[action]}`);
+    else if (action === 'replace') parts.push('nothing replaced');
+  }
+  return `${name}: ${parts.join('; ')}`;
+}
+
+function argumentText(c: ArgumentChange): string {
+  const why = c.how === 'unknown' ? ` (unknown until apply: ${c.via.map((v) => `\`${v.address}\` ${v.reason}`).join('; ')})` : '';
+  return `\`${c.name}\`${why}`;
+}
+
+function isStateful(r: ResourceChange): boolean {
+  return REPLACEMENT_RULES[r.type]?.stateful === true;
+}
+
+/** Lines that must be read first, in the order of how much can go wrong. */
+export function attentionItems(diff: StackDiff): string[] {
+  const items: string[] = [];
+  for (const r of diff.resources) {
+    const label = typeLabel(r.type, r.body);
+    if (isStateful(r)) {
+      const loss = REPLACEMENT_RULES[r.type]!.lossOnReplace;
+      const removes = r.action === 'replace' || r.action === 'destroy';
+      const guarded = removes && (r.body.lifecycle as { prevent_destroy?: unknown } | undefined)?.prevent_destroy === true;
+      const consequence = removes && loss ? ` (${loss}${guarded ? '; `prevent_destroy` is set, so `terraform plan` refuses this until it is lifted' : ''})` : '';
+      items.push(`**STATEFUL ${label.toUpperCase()} ${VERBS[r.action].toUpperCase()}** \`${r.address}\`${details(r)}${consequence}`);
+    } else if (r.type === 'digitalocean_droplet' && r.action === 'replace') {
+      items.push(`**DROPLET REPLACED** \`${r.address}\`${details(r)}`);
+    } else if (r.action === 'update' && r.type in NOTED_UPDATES) {
+      const noted = r.changes.filter((c) => NOTED_UPDATES[r.type]!.includes(c.name));
+      for (const c of noted) items.push(`**${label.toUpperCase()} ${c.name.toUpperCase()} CHANGES IN PLACE** \`${r.address}\`: ${REPLACEMENT_RULES[r.type]!.inPlaceNotes![c.name]}`);
+    } else if (r.action === 'unknown') {
+      items.push(`**CHANGED, REPLACEMENT UNKNOWN** \`${r.address}\`${details(r)} (\`${r.type}\` is not in the replacement table, tools/force-new.ts)`);
+    }
+  }
+  return items;
+}
+
+/** In-place changes that interrupt service, worth a loud line of their own. */
+const NOTED_UPDATES: Readonly<Record<string, readonly string[]>> = {
+  digitalocean_droplet: ['size'],
+  digitalocean_droplet_autoscale: ['droplet_template'],
+};
+
+function details(r: ResourceChange): string {
+  if (r.action === 'replace') {
+    const forced = r.forcedBy.map((name) => {
+      const c = r.changes.find((x) => x.name === name);
+      return c ? argumentText(c) : name;
+    });
+    return `: forced by ${forced.join(', ')}`;
+  }
+  if (r.action === 'create' || r.action === 'destroy') return r.movedFrom ? `: moved from \`${r.movedFrom}\`` : '';
+  const meta = r.changes.filter((c) => c.meta);
+  const plain = r.changes.filter((c) => !c.meta);
+  const notes = plain.flatMap((c) => {
+    const note = REPLACEMENT_RULES[r.type]?.inPlaceNotes?.[c.name];
+    return note ? [`\`${c.name}\`: ${note}`] : [];
+  });
+  const parts = [];
+  if (plain.length) parts.push(`changes ${plain.map(argumentText).join(', ')}`);
+  if (meta.length) parts.push(`${meta.map((c) => `\`${c.name}\``).join(', ')} changed: Terraform settings only, never a replacement, no change to the cloud resource`);
+  if (notes.length) parts.push(notes.join('; '));
+  if (r.movedFrom) parts.push(`moved from \`${r.movedFrom}\``);
+  return parts.length ? `: ${parts.join('; ')}` : '';
+}
+
+/** One environment's section. */
+export function renderEnvironment(env: EnvironmentDiff): string {
+  const { diff } = env;
+  const lines = [`## ${env.name}`, '', `**${summaryLine(env)}**`, ''];
+  const attention = attentionItems(diff);
+  lines.push('### Needs attention', '');
+  if (attention.length === 0) lines.push('Nothing: no droplet is replaced or resized, and no stateful resource changes.');
+  else lines.push(...attention.map((a) => `- ${a}`));
+  lines.push('');
+  for (const action of ['create', 'replace', 'update', 'destroy', 'unknown'] as const) {
+    const matching = diff.resources.filter((r) => r.action === action);
+    if (matching.length === 0) continue;
+    const title = VERBS[action].replace(/^./, (c) => c.toUpperCase());
+    lines.push(`### ${title} (${matching.length})`, '');
+    for (const r of matching) lines.push(`- \`${r.address}\` (${typeLabel(r.type, r.body)})${details(r)}`);
+    lines.push('');
+  }
+  if (diff.data.length > 0) {
+    lines.push(`### Data sources read again with changed arguments (${diff.data.length})`, '');
+    for (const d of diff.data) lines.push(`- \`${d.address}\`: ${d.changes.map(argumentText).join(', ')}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+/** The whole report: a title naming what is compared, a summary line per environment, the sections. */
+export function renderReport(environments: readonly EnvironmentDiff[], compared: { base: string; head: string }): string {
+  const lines = [
+    `# Change report: ${compared.base} -> ${compared.head}`,
+    '',
+    'Estimated from the synthesized stacks alone, without state or credentials: what `terraform plan` would do to',
+    'environments deployed from the base. Replacements follow the DigitalOcean provider\'s ForceNew flags',
+    '(tools/force-new.ts, with their source). The deploy job\'s `terraform plan` remains the authority.',
+    '',
+    ...environments.map((e) => `- ${summaryLine(e)}`),
+    '',
+    ...environments.map(renderEnvironment),
+  ];
+  return `${lines.join('\n').trimEnd()}\n`;
+}
