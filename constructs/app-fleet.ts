@@ -1,7 +1,37 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { dataCloudinitConfig } from '@cdktf/provider-cloudinit';
 import { droplet, dropletAutoscale, tag } from '@cdktf/provider-digitalocean';
+import { AssetType, TerraformAsset, type TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import type { Network } from './network.js';
+
+/** The gate script, copied into every stack so the synthesized folder runs on its own (plain Terraform too). */
+const ROLLOUT_GATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../tools/rollout-gate.mjs');
+
+/**
+ * How new droplets join the fleet: health-gated, in batches (from the capacity plan's rollout).
+ *
+ * Each droplet gets a creation-time provisioner that runs `tools/rollout-gate.mjs` on the machine running
+ * Terraform, polling the public load balancer until responses carry the new droplet's ID (Nginx adds
+ * `X-Droplet-Id`). Terraform counts the droplet as created only when the gate passes; under
+ * `create_before_destroy` the old droplet is destroyed only after that, and a gate that fails taints the
+ * new droplet and keeps the old one serving.
+ */
+export interface RolloutGateProps {
+  /** Base URL the gate polls, e.g. `https://<lb ip>`: the load balancer itself, not DNS (which may lag). */
+  readonly url: string;
+  /** Host header and TLS server name, when the load balancer serves a domain. @default - none */
+  readonly host?: string;
+  /** The health check path Nginx answers with the droplet's ID. */
+  readonly path: string;
+  readonly batchSize: number;
+  readonly passes: number;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  /** Terraform's delete timeout: the droplet's whole graceful stop (drain) plus power-off. */
+  readonly deleteTimeoutSeconds: number;
+}
 
 /** Autoscale pool settings, as the plan derives them. */
 export interface AutoscalePoolProps {
@@ -32,6 +62,11 @@ export interface AppFleetProps {
    * @default - fixed droplets
    */
   readonly autoscale?: AutoscalePoolProps;
+  /**
+   * Health-gated, batched creation of fixed droplets (an autoscale pool rolls its own template).
+   * @default - no gate: a droplet counts as created once it runs
+   */
+  readonly rollout?: RolloutGateProps;
 }
 
 /**
@@ -79,19 +114,53 @@ export class AppFleet extends Construct {
       });
       return;
     }
+    const gate = props.rollout ? this.gateCommand(props.rollout) : undefined;
     for (let i = 1; i <= (props.count ?? 1); i++) {
+      const previousBatch = props.rollout && i > props.rollout.batchSize ? this.droplets[i - 1 - props.rollout.batchSize] : undefined;
       this.droplets.push(
         new droplet.Droplet(this, `droplet-${i}`, {
           name: `${props.name}-app-${i}`,
           ...template,
           monitoring: true,
           dropletAgent: true,
+          // Destroy sends a shutdown: the droplet drains (fails its LB check, waits, finishes requests) first.
           gracefulShutdown: true,
           // New user data replaces droplets; the new one must serve before the old one goes.
           lifecycle: { createBeforeDestroy: true },
+          // The next batch starts only when this one's droplets passed the gate.
+          dependsOn: previousBatch ? [previousBatch] : undefined,
+          ...(gate && props.rollout
+            ? {
+              provisioners: [{ type: 'local-exec' as const, command: gate }],
+              // Without it the provider waits 60 s for the droplet to be off, then fails the apply (no power-off).
+              timeouts: { delete: `${props.rollout.deleteTimeoutSeconds}s` },
+            }
+            : {}),
         }),
       );
     }
+  }
+
+  /** The gate's command line; `${self.id}` is the new droplet's ID, resolved by Terraform. */
+  private gateCommand(rollout: RolloutGateProps): string {
+    const asset = new TerraformAsset(this, 'rollout-gate', { path: ROLLOUT_GATE, type: AssetType.FILE });
+    const args = [
+      `--url ${rollout.url}`,
+      `--path ${rollout.path}`,
+      ...(rollout.host ? [`--host ${rollout.host}`] : []),
+      '--droplet-id ${self.id}',
+      `--passes ${rollout.passes}`,
+      `--interval-seconds ${rollout.intervalSeconds}`,
+      `--timeout-seconds ${rollout.timeoutSeconds}`,
+    ];
+    return `node ${asset.path} ${args.join(' ')}`;
+  }
+
+  /** Create the droplets only once `resources` exist (the firewall that admits the LB, trusted sources). */
+  waitFor(...resources: TerraformResource[]): void {
+    // depends_on takes bare addresses (type.name), not interpolations.
+    const addresses = resources.map((r) => `${r.terraformResourceType}.${r.friendlyUniqueId}`);
+    for (const d of this.droplets) d.dependsOn = [...(d.dependsOn ?? []), ...addresses];
   }
 
   /** URNs for the DigitalOcean project (an autoscale pool's droplets join by tag, not by URN). */

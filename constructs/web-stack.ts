@@ -19,6 +19,12 @@ const PROJECT_ENVIRONMENT = { development: 'Development', staging: 'Staging', pr
 /** Longest connection string the env file may receive, for the user-data size check at synth time. */
 const LONGEST_URL = 'x'.repeat(256);
 
+/** Where local state lives, relative to the stack's folder `cdktf.out/stacks/<stack>` (the default outdir). */
+export const LOCAL_STATE_DIR = 'state';
+export function localStatePath(stackId: string): string {
+  return `../../../${LOCAL_STATE_DIR}/terraform.${stackId}.tfstate`;
+}
+
 /**
  * One environment: provider, state backend, and the composition of the constructs. Resource details live
  * in the constructs; every number comes from the environment's capacity plan.
@@ -70,6 +76,16 @@ export class WebStack extends TerraformStack {
       databaseReplicaUrls: this.postgres.replicaUrls,
       redisUrl: this.cache.url,
     };
+    // The load balancer first: every new droplet's gate polls it (it targets the fleet by tag, not by ID).
+    this.loadBalancer = new LoadBalancer(this, 'load-balancer', {
+      ...common,
+      network,
+      sizeUnit: plan.loadBalancer.sizeUnit,
+      domain: config.domain,
+      httpIdleTimeoutSeconds: config.loadBalancer.httpIdleTimeoutSeconds,
+      healthCheck: config.loadBalancer.healthCheck,
+    });
+    const { rollout } = plan;
     this.fleet = new AppFleet(this, 'fleet', {
       ...common,
       network,
@@ -79,20 +95,23 @@ export class WebStack extends TerraformStack {
       cloudConfig: renderUserData(droplet, connections),
       count: plan.fleet.kind === 'droplets' ? plan.fleet.count : undefined,
       autoscale: plan.fleet.kind === 'autoscale' ? plan.fleet : undefined,
-    });
-
-    this.loadBalancer = new LoadBalancer(this, 'load-balancer', {
-      ...common,
-      network,
-      sizeUnit: plan.loadBalancer.sizeUnit,
-      domain: config.domain,
-      httpIdleTimeoutSeconds: config.loadBalancer.httpIdleTimeoutSeconds,
-      healthCheck: config.loadBalancer.healthCheck,
+      rollout: {
+        // The LB's own address, with the domain as Host and TLS name: DNS may not point at it yet.
+        url: `${config.domain ? 'https' : 'http'}://${this.loadBalancer.ip}`,
+        host: config.domain,
+        path: config.loadBalancer.healthCheck.path,
+        batchSize: rollout.batchSize,
+        passes: rollout.gatePasses,
+        intervalSeconds: rollout.gateIntervalSeconds,
+        timeoutSeconds: rollout.gateTimeoutSeconds,
+        deleteTimeoutSeconds: rollout.deleteTimeoutSeconds,
+      },
     });
     this.loadBalancer.forwardTo(this.fleet);
-    network.restrictFleet(this.fleet, { httpFrom: this.loadBalancer, sshFromCidrs: config.fleet.adminSshCidrs });
-    this.postgres.allowFrom(this.fleet);
-    this.cache.allowFrom(this.fleet);
+    const fleetFirewall = network.restrictFleet(this.fleet, { httpFrom: this.loadBalancer, sshFromCidrs: config.fleet.adminSshCidrs });
+    // A new droplet must be reachable from the LB (firewall) and reach its data tier (trusted sources)
+    // before its gate can pass.
+    this.fleet.waitFor(fleetFirewall, this.postgres.allowFrom(this.fleet), this.cache.allowFrom(this.fleet));
     if (config.domain) new Dns(this, 'dns', { domain: config.domain, zone: config.dnsZone, target: this.loadBalancer });
     new Monitoring(this, 'monitoring', {
       name: id,
@@ -122,7 +141,9 @@ export class WebStack extends TerraformStack {
   private useStateBackend(id: string, env: LoadedEnvironment): void {
     const state = env.config.state;
     if (state.backend === 'local') {
-      new LocalBackend(this, { path: `terraform.${id}.tfstate` });
+      // Terraform runs in cdktf.out/stacks/<stack>; the state lives in state/ at the project's root, outside
+      // what a synth rewrites or a clean deletes (losing it orphans still-billed resources).
+      new LocalBackend(this, { path: localStatePath(id) });
       return;
     }
     const backend = new S3Backend(this, {
