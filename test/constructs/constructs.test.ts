@@ -42,6 +42,44 @@ describe('AppFleet', () => {
     }
   });
 
+  it('gates every new droplet on the load balancer serving it: a creation-time provisioner with the droplet\'s own ID', () => {
+    const lbIp = ref('digitalocean_loadbalancer', production, 'ip');
+    for (const d of all(production, 'digitalocean_droplet')) {
+      const provisioners = d.provisioner as { 'local-exec': { command: string } }[];
+      expect(provisioners).toHaveLength(1);
+      const command = provisioners[0]!['local-exec'].command;
+      // The asset copied into the stack folder, so the folder runs with plain Terraform too.
+      expect(command).toMatch(/^node assets\/fleet_rollout-gate_[0-9A-F]+\/[0-9A-F]+\/rollout-gate\.mjs /);
+      expect(command).toContain(`--url https://${lbIp} --path /healthz --host example.com --droplet-id \${self.id}`);
+      expect(command).toContain(`--passes ${productionPlan.rollout.gatePasses} --interval-seconds ${productionPlan.rollout.gateIntervalSeconds} --timeout-seconds ${productionPlan.rollout.gateTimeoutSeconds}`);
+    }
+    // Without a domain the gate speaks plain HTTP to the LB's IP, with no Host override.
+    const devCommand = (all(dev, 'digitalocean_droplet')[0]!.provisioner as { 'local-exec': { command: string } }[])[0]!['local-exec'].command;
+    expect(devCommand).toContain(`--url http://${ref('digitalocean_loadbalancer', dev, 'ip')} --path /healthz --droplet-id`);
+    expect(devCommand).not.toContain('--host');
+  });
+
+  it('creates droplets batch after batch, each after the firewall and trusted sources that let it serve', () => {
+    const json = synthEnvironment(variant('production', { 'fleet.count': 8 }));
+    const names = Object.keys(json.resource.digitalocean_droplet!);
+    const batch = 2; // a quarter of 8
+    names.forEach((name, i) => {
+      const dependsOn = json.resource.digitalocean_droplet![name]!.depends_on as string[];
+      const earlier = dependsOn.filter((d) => d.startsWith('digitalocean_droplet.'));
+      expect(earlier).toEqual(i >= batch ? [`digitalocean_droplet.${names[i - batch]}`] : []);
+      expect(dependsOn.filter((d) => !d.startsWith('digitalocean_droplet.')).map((d) => d.split('.')[0]).sort())
+        .toEqual(['digitalocean_database_firewall', 'digitalocean_database_firewall', 'digitalocean_firewall']);
+    });
+  });
+
+  it('gives a droplet\'s destroy the time of its whole drain, and shuts it down gracefully', () => {
+    for (const d of all(production, 'digitalocean_droplet')) {
+      expect(d).toMatchObject({ graceful_shutdown: true, timeouts: { delete: `${productionPlan.rollout.deleteTimeoutSeconds}s` } });
+    }
+    const t = productionPlan.tuning;
+    expect(productionPlan.rollout.deleteTimeoutSeconds).toBeGreaterThan(t.drain.lbDetectSeconds + t.gunicorn.stopTimeoutSeconds);
+  });
+
   it('renders user data as plain cloud-config text: neither gzipped nor base64', () => {
     const config = Object.values(production.data.cloudinit_config!)[0]!;
     expect(config).toMatchObject({ gzip: false, base64_encode: false });
