@@ -16,6 +16,9 @@ import { Project } from './project.js';
 
 const PROJECT_ENVIRONMENT = { development: 'Development', staging: 'Staging', production: 'Production' } as const;
 
+/** Terraform versions every stack accepts: S3-native locking (`use_lockfile`) needs 1.10; 2.x is untested. */
+export const TERRAFORM_REQUIRED_VERSION = '>= 1.10.0, < 2.0.0';
+
 /** Longest connection string the env file may receive, for the user-data size check at synth time. */
 const LONGEST_URL = 'x'.repeat(256);
 
@@ -42,6 +45,8 @@ export class WebStack extends TerraformStack {
     // Credentials come from the environment at plan/apply time (DIGITALOCEAN_TOKEN); synth needs none.
     new provider.DigitaloceanProvider(this, 'digitalocean');
     new cloudinitProvider.CloudinitProvider(this, 'cloudinit');
+    // Older Terraform rejects use_lockfile (1.10+); a laptop or CI with another version stops at init.
+    this.addOverride('terraform.required_version', TERRAFORM_REQUIRED_VERSION);
     this.useStateBackend(id, env);
 
     const common = { name: id, region: config.region };
@@ -73,6 +78,7 @@ export class WebStack extends TerraformStack {
     this.checkUserDataSize(env, droplet);
     const connections: AppConnections = {
       databaseUrl: this.postgres.primaryUrl,
+      databaseDirectUrl: this.postgres.directPrimaryUrl,
       databaseReplicaUrls: this.postgres.replicaUrls,
       redisUrl: this.cache.url,
     };
@@ -168,7 +174,7 @@ export class WebStack extends TerraformStack {
   private checkUserDataSize(env: LoadedEnvironment, droplet: DropletInput): void {
     const replicas = env.config.postgres.readReplicas.map(() => LONGEST_URL).join(',');
     try {
-      checkUserDataSize(renderUserData(droplet, { databaseUrl: LONGEST_URL, databaseReplicaUrls: replicas, redisUrl: LONGEST_URL }));
+      checkUserDataSize(renderUserData(droplet, { databaseUrl: LONGEST_URL, databaseDirectUrl: LONGEST_URL, databaseReplicaUrls: replicas, redisUrl: LONGEST_URL }));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new ConfigError([env.problemAt(['app'], message)]);
