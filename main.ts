@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { App } from 'cdktf';
 import { diagramSection } from './config/diagram.js';
-import { CONFIG_DIR, ConfigError, environmentNames, loadEnvironments } from './config/load.js';
+import { CONFIG_DIR, ConfigError, environmentNames, formatProblem, loadEnvironments } from './config/load.js';
 import { planReport, planSummaryTable } from './config/plan-report.js';
 import { WebStack } from './constructs/web-stack.js';
 
@@ -28,6 +28,9 @@ function selectedEnvironments(): string[] {
 
 try {
   const environments = loadEnvironments(selectedEnvironments(), configDir);
+  const warnings = environments.flatMap((env) => env.warnings);
+  // Placeholders outside production (or in a shipped example) do not stop synth, but must not go unseen.
+  if (warnings.length > 0) console.error(`Placeholder values (warnings here; errors in production unless its file is marked example: true):\n${warnings.map(formatProblem).join('\n')}\n`);
   const app = new App();
   // Build every stack before writing anything, so an error leaves no half-written output.
   for (const env of environments) new WebStack(app, `web-${env.name}`, env);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { core } from 'zod';
 import { planCapacity, type Plan } from './capacity.js';
-import { checkRules } from './rules.js';
+import { checkPlaceholders, checkRules, rangesOverlap } from './rules.js';
 import { environmentSchema, type EnvironmentConfig } from './schema.js';
 
 /** The directory holding `<env>.yaml` files. */
@@ -42,6 +42,11 @@ export interface LoadedEnvironment {
   readonly file: string;
   readonly config: EnvironmentConfig;
   readonly plan: Plan;
+  /**
+   * Located problems that do not stop synth: placeholder values outside production, or in a file marked
+   * `example: true`. `npx cdktf synth` prints them.
+   */
+  readonly warnings: readonly ConfigProblem[];
   /** A problem located at a key of this environment's file, for checks made after loading. */
   problemAt(keys: readonly (string | number)[], message: string): ConfigProblem;
 }
@@ -82,7 +87,11 @@ export function loadEnvironment(name: string, dir = CONFIG_DIR): LoadedEnvironme
 
 const TIER_ORDER: readonly EnvironmentConfig['tier'][] = ['development', 'staging', 'production'];
 
-/** Load several environments, reporting the problems of all of them together, ordered by tier. */
+/**
+ * Load several environments, reporting the problems of all of them together, ordered by tier. The
+ * environments of one directory share an account, so they are also checked against each other
+ * (`checkAcrossEnvironments`), including the valid files of `dir` that were not asked for.
+ */
 export function loadEnvironments(names: readonly string[], dir = CONFIG_DIR): LoadedEnvironment[] {
   const loaded: LoadedEnvironment[] = [];
   const problems: ConfigProblem[] = [];
@@ -95,6 +104,16 @@ export function loadEnvironments(names: readonly string[], dir = CONFIG_DIR): Lo
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  const others = environmentNames(dir).filter((name) => !names.includes(name)).flatMap((name) => {
+    try {
+      return [loadEnvironment(name, dir)];
+    } catch (error) {
+      if (error instanceof ConfigError) return []; // reported when it is synthesized itself
+      throw error;
+    }
+  });
+  const across = checkAcrossEnvironments([...loaded, ...others]).filter((p) => loaded.some((e) => e.file === p.file));
+  if (across.length > 0) throw new ConfigError(across);
   // Tables read development -> staging -> production, whatever the file names.
   return loaded.sort((a, b) => TIER_ORDER.indexOf(a.config.tier) - TIER_ORDER.indexOf(b.config.tier) || a.name.localeCompare(b.name));
 }
@@ -144,11 +163,56 @@ export function loadEnvironmentFile(file: string, name = path.basename(file).rep
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.flatMap((issue) => schemaProblems(issue, [], at)));
   }
-  const ruleIssues = checkRules(parsed.data);
-  if (ruleIssues.length > 0) throw new ConfigError(ruleIssues.map((i) => at(i.path, i.message)));
+  // Placeholders stop production; elsewhere, and in a shipped example, they are warnings.
+  const placeholdersAreErrors = parsed.data.tier === 'production' && !parsed.data.example;
+  const placeholders = checkPlaceholders(parsed.data).map((i) =>
+    at(i.path, placeholdersAreErrors
+      ? `${i.message}. Production refuses placeholders`
+      : `warning: ${i.message}`),
+  );
+  const ruleIssues = checkRules(parsed.data).map((i) => at(i.path, i.message));
+  if (ruleIssues.length > 0 || (placeholdersAreErrors && placeholders.length > 0)) {
+    throw new ConfigError([...ruleIssues, ...(placeholdersAreErrors ? placeholders : [])].sort((a, b) => a.line - b.line || a.column - b.column));
+  }
   const planned = planCapacity(name, parsed.data);
   if (!planned.ok) throw new ConfigError(planned.issues.map((i) => at(i.path, i.message)));
-  return { name, file: shown, config: parsed.data, plan: planned.plan, problemAt: at };
+  return { name, file: shown, config: parsed.data, plan: planned.plan, warnings: placeholdersAreErrors ? [] : placeholders, problemAt: at };
+}
+
+/**
+ * Checks across the environments of one account (the files of one config directory), each problem located
+ * in every file involved: VPC ranges must not overlap (DigitalOcean refuses a second overlapping VPC), and
+ * each environment keeps its Terraform state in a Spaces bucket of its own (a Spaces access key grants a
+ * whole bucket, so a shared bucket lets one environment's key overwrite another's state).
+ */
+export function checkAcrossEnvironments(environments: readonly LoadedEnvironment[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const where = (e: LoadedEnvironment) => `${e.name} (${e.file})`;
+  for (const [i, a] of environments.entries()) {
+    for (const b of environments.slice(i + 1)) {
+      if (rangesOverlap(a.config.vpc.ipRange, b.config.vpc.ipRange)) {
+        for (const [self, other] of [[a, b], [b, a]] as const) {
+          problems.push(self.problemAt(['vpc', 'ipRange'], `overlaps ${other.config.vpc.ipRange} of ${where(other)}; the VPCs of one account must not overlap (DigitalOcean refuses the second). Give each environment its own range, e.g. a different second octet`));
+        }
+      }
+      const [sa, sb] = [a.config.state, b.config.state];
+      if (sa.backend === 'spaces' && sb.backend === 'spaces' && sa.bucket === sb.bucket && sa.region === sb.region) {
+        const sameKey = stateKey(a) === stateKey(b);
+        for (const [self, other] of [[a, b], [b, a]] as const) {
+          problems.push(self.problemAt(['state', 'bucket'], sameKey
+            ? `${sa.bucket} with key ${stateKey(self)} is also the state of ${where(other)}: the two would overwrite each other's state. Give each environment its own bucket`
+            : `${sa.bucket} also holds the state of ${where(other)}; a Spaces access key grants a whole bucket, so either environment's key could overwrite the other's state. Give each environment its own bucket`));
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/** The object key of an environment's remote state (the S3 backend's `key`). */
+export function stateKey(env: LoadedEnvironment): string | undefined {
+  const state = env.config.state;
+  return state.backend === 'spaces' ? (state.key ?? `web-${env.name}/terraform.tfstate`) : undefined;
 }
 
 /** Turn one zod issue into located problems with a message that says what is allowed and what was given. */
@@ -184,7 +248,7 @@ function schemaProblems(
         const where = keys.at(-1) === issue.discriminator ? keys : [...keys, issue.discriminator];
         return [at(where, `must be one of ${issue.options.map((o) => show(o)).join(', ')}, got ${show((issue.input as Record<string, unknown> | undefined)?.[issue.discriminator])}`)];
       }
-      return [at(keys, `does not match any allowed form, got ${given}`)];
+      return [at(keys, `${isDefaultMessage(issue.message) ? 'does not match any allowed form' : issue.message}, got ${given}`)];
     case 'invalid_key':
       return issue.issues.map((inner) => at(keys, `key ${show(inner.input)} ${inner.message}`));
     case 'invalid_format':

@@ -33,13 +33,50 @@ function isPrivateRange(cidr: string): boolean {
   return within('10.0.0.0', 8) || within('172.16.0.0', 12) || within('192.168.0.0', 16);
 }
 
+/** A CIDR as its first address and size, for containment and overlap checks. */
+export interface Ipv4Range {
+  readonly start: number;
+  readonly size: number;
+}
+
+export function parseCidr(cidr: string): Ipv4Range {
+  const [ip = '', prefix = '0'] = cidr.split('/');
+  return { start: ipv4ToInt(ip), size: 2 ** (32 - Number(prefix)) };
+}
+
+function intToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}
+
+/** The network a CIDR names, host bits cleared: `10.30.0.5/20` -> `10.30.0.0/20`. */
+export function networkOf(cidr: string): string {
+  const { start, size } = parseCidr(cidr);
+  return `${intToIpv4(start - (start % size))}/${cidr.split('/')[1]}`;
+}
+
+/** Whether `inner` lies wholly inside `outer`. */
+export function rangeContains(outer: string, inner: string): boolean {
+  const o = parseCidr(networkOf(outer));
+  const i = parseCidr(networkOf(inner));
+  return i.start >= o.start && i.start + i.size <= o.start + o.size;
+}
+
+export function rangesOverlap(a: string, b: string): boolean {
+  const x = parseCidr(networkOf(a));
+  const y = parseCidr(networkOf(b));
+  return x.start < y.start + y.size && y.start < x.start + x.size;
+}
+
 export function checkRules(config: EnvironmentConfig): RuleIssue[] {
   const issues: RuleIssue[] = [];
   const add = (path: readonly (string | number)[], message: string) => issues.push({ path, message });
   const { fleet, postgres, cache } = config;
 
   const vpcBits = Number(config.vpc.ipRange.split('/')[1]);
-  if (!isPrivateRange(config.vpc.ipRange)) {
+  if (networkOf(config.vpc.ipRange) !== config.vpc.ipRange) {
+    // DigitalOcean's API refuses a range with host bits set; say which network was meant.
+    add(['vpc', 'ipRange'], `must be a network address (no host bits set), got ${config.vpc.ipRange}; the /${vpcBits} network holding it is ${networkOf(config.vpc.ipRange)}`);
+  } else if (!isPrivateRange(config.vpc.ipRange)) {
     add(['vpc', 'ipRange'], `must be inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16), got ${config.vpc.ipRange}`);
   } else if (vpcBits < 16 || vpcBits > 28) {
     add(['vpc', 'ipRange'], `must be between /16 and /28 (DigitalOcean), got /${vpcBits}`);
@@ -103,6 +140,66 @@ export function checkRules(config: EnvironmentConfig): RuleIssue[] {
     if (config.alerts.emails.length + config.alerts.slackWebhooks.length === 0) {
       add(['alerts'], 'production needs at least one alert recipient (alerts.emails or alerts.slackWebhooks): without one no alert policy is created');
     }
+  }
+  return issues;
+}
+
+/**
+ * Documentation names that no real deployment uses. RFC 2606 reserves example.com, example.net and
+ * example.org, and the top-level names .example, .test, .invalid and .localhost (RFC 6761 likewise).
+ */
+const PLACEHOLDER_DOMAIN = /(^|\.)(example\.(com|net|org)|[^.]+\.(example|test|invalid|localhost))$|^(example|test|invalid|localhost)$/;
+
+/** RFC 5737 reserves these three ranges for documentation: no real admin network lives there. */
+const DOCUMENTATION_RANGES = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'];
+
+/**
+ * The SSH key fingerprint of DigitalOcean's API reference examples ("SSH Keys" in the DigitalOcean API
+ * documentation), which the shipped configs carry: no account holds that key.
+ */
+export const DOCUMENTATION_SSH_FINGERPRINT = '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa';
+
+/** Bucket names of the examples (`example-tfstate`, `example-production-tfstate`). */
+const PLACEHOLDER_BUCKET = /(^|-)example(-|$)/;
+
+const isPlaceholderDomain = (name: string) => PLACEHOLDER_DOMAIN.test(name.toLowerCase());
+const hostOf = (url: string) => /^(?:[a-z]+:\/\/|git@)(?:[^@/]*@)?([^/:]+)/i.exec(url)?.[1] ?? '';
+
+/**
+ * Placeholder values: documentation domains, addresses, fingerprints, ranges and example buckets. The loader
+ * makes them errors in production and warnings elsewhere (or in a file marked `example: true`); each message
+ * says what to put instead.
+ */
+export function checkPlaceholders(config: EnvironmentConfig): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const add = (path: readonly (string | number)[], message: string) => issues.push({ path, message });
+  if (config.domain && isPlaceholderDomain(config.domain)) {
+    add(['domain'], `${config.domain} is a documentation name (RFC 2606), not your site: no certificate can be issued for it. Set the name your site answers on`);
+  }
+  if (config.dnsZone && isPlaceholderDomain(config.dnsZone)) {
+    add(['dnsZone'], `${config.dnsZone} is a documentation name (RFC 2606), not a zone in your DigitalOcean account. Set the zone that holds your domain`);
+  }
+  config.fleet.sshKeyFingerprints.forEach((fingerprint, i) => {
+    if (fingerprint === DOCUMENTATION_SSH_FINGERPRINT) {
+      add(['fleet', 'sshKeyFingerprints', i], `${fingerprint} is the example fingerprint of DigitalOcean's API documentation, not a key in your account. List yours with \`doctl compute ssh-key list\``);
+    }
+  });
+  config.fleet.adminSshCidrs.forEach((cidr, i) => {
+    const range = DOCUMENTATION_RANGES.find((doc) => rangeContains(doc, cidr));
+    if (range) add(['fleet', 'adminSshCidrs', i], `${cidr} lies in ${range}, a range reserved for documentation (RFC 5737). List your admin networks' real ranges`);
+  });
+  config.alerts.emails.forEach((email, i) => {
+    const domain = email.split('@').at(-1) ?? '';
+    if (isPlaceholderDomain(domain)) add(['alerts', 'emails', i], `${email} is a documentation address (RFC 2606): nobody receives alerts there. Set a mailbox your team reads`);
+  });
+  config.alerts.slackWebhooks.forEach((hook, i) => {
+    if (isPlaceholderDomain(hostOf(hook.url))) add(['alerts', 'slackWebhooks', i, 'url'], `${hook.url} points at a documentation domain (RFC 2606). Set the channel's incoming-webhook URL`);
+  });
+  if (config.app.source === 'git' && isPlaceholderDomain(hostOf(config.app.gitUrl))) {
+    add(['app', 'gitUrl'], `${config.app.gitUrl} points at a documentation domain (RFC 2606). Set your app's repository`);
+  }
+  if (config.state.backend === 'spaces' && PLACEHOLDER_BUCKET.test(config.state.bucket)) {
+    add(['state', 'bucket'], `${config.state.bucket} is an example bucket name. Create a Spaces bucket for this environment's state (versioning on; docs/operations.md) and name it here`);
   }
   return issues;
 }

@@ -78,8 +78,14 @@ export const readReplicaSchema = z.strictObject({
   region: z.enum(REGIONS).optional().describe('Region of the replica. @default the environment\'s region'),
 });
 
+/** People type `version: 17`; YAML makes that a number. Both spellings mean the same version. */
+const postgresVersion = z
+  .union([z.enum(['16', '17']), z.union([z.literal(16), z.literal(17)]).transform((v) => String(v) as '16' | '17')], {
+    error: 'must be 16 or 17 (PostgreSQL major versions DigitalOcean offers; 14 reached end of life on 2026-11-12)',
+  });
+
 export const postgresSchema = z.strictObject({
-  version: z.enum(['16', '17']).default('17').describe('PostgreSQL major version: 16 or 17 (14 reached end of life on 2026-11-12).'),
+  version: postgresVersion.default('17').describe('PostgreSQL major version: 16 or 17, as a number or a string (14 reached end of life on 2026-11-12).'),
   sizeSlug: slug('database size').describe('Node size of the primary and standby nodes, e.g. db-s-4vcpu-8gb.'),
   standbyNodes: z.number().int().min(0).max(2).default(0)
     .describe('Standby nodes for automatic failover (0-2; only on plans with at least 2 GiB of RAM).'),
@@ -128,10 +134,13 @@ export const appSchema = z
     z.strictObject({
       source: z.literal('git').describe('Your own WSGI app, cloned into a virtualenv on each droplet.'),
       gitUrl: z.string().regex(/^(https:\/\/|git@)\S+$/, 'must be an https:// or git@ URL').describe('Repository to clone.'),
-      gitRef: z.string().min(1).describe('Tag, branch or commit to check out; pin a tag or commit for repeatable droplets.'),
+      gitRef: z.string().regex(/^[\w./-]+$/, 'must be a commit SHA, a tag or a branch name').describe('The release: a 40-hex commit SHA (required in production: tags and branches move), or a tag or branch elsewhere.'),
       wsgiModule: z.string().regex(/^[A-Za-z_][\w.]*:[A-Za-z_]\w*$/, 'must be module:callable, e.g. myapp.wsgi:application')
         .describe('The WSGI callable Gunicorn loads.'),
-      requirementsFile: z.string().default('requirements.txt').describe('pip requirements file inside the repository.'),
+      requirementsFile: z.string().regex(/^[\w./-]+$/, 'must be a path inside the repository').default('requirements.txt')
+        .describe('Lock file inside the repository: every package pinned with == and its --hash=sha256 (pip-compile --generate-hashes); installed with pip --require-hashes. Gunicorn, gevent and psycogreen come from Debian (the virtualenv sees them).'),
+      releaseCommand: z.string().regex(/^[^\r\n]+$/, 'must be one command line').optional()
+        .describe('The release\'s one-off step (e.g. python -m alembic upgrade head), run in the checkout with the virtualenv and the env file before the app starts, once per release across the fleet. @default - no step'),
       env: z.record(envVarName, z.string()).default({}).describe('Extra environment variables for the app.'),
     }),
   ])
@@ -176,6 +185,8 @@ export const stateSchema = z
 
 export const environmentSchema = z.strictObject({
   $schema: z.string().optional().describe('Path of the JSON Schema, for editors.'),
+  example: z.boolean().default(false)
+    .describe('Marks a shipped example: placeholder values (example.com, documentation fingerprints and ranges) are warnings instead of errors, and any terraform plan/apply of the stack fails on purpose. Remove it once every value is yours.'),
   tier: z.enum(['development', 'staging', 'production'])
     .describe('production turns on the production rules (N+1 droplets, TLS, standby, no open SSH, prevent_destroy).'),
   region: z.enum(REGIONS).describe('DigitalOcean region of every resource (replicas may name their own).'),

@@ -6,16 +6,17 @@ import { parseDocument } from 'yaml';
 import { ConfigError, loadEnvironmentFile } from '../../config/load.js';
 
 // A valid production config; each case changes one thing. Line numbers in the expected messages refer
-// to this text (line 1 is `tier: production`), so keep its layout when editing it.
+// to this text (line 1 is `tier: production`), so keep its layout when editing it. Its names are not
+// placeholders (production refuses example.com and the documentation SSH key): see the placeholder cases.
 const BASE = `tier: production
 region: nyc3
 vpc:
   ipRange: 10.30.0.0/20
-domain: example.com
+domain: shop.acme-widgets.io
 fleet:
   sizeSlug: c-8
   count: 6
-  sshKeyFingerprints: ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"]
+  sshKeyFingerprints: ["9f:2c:41:d0:7e:55:a3:18:c6:0b:e2:74:5d:93:af:16"]
   maxDroplets: 12
 loadBalancer:
   httpIdleTimeoutSeconds: 60
@@ -32,7 +33,7 @@ capacity:
   targetConcurrentRequests: 50000
   typicalRequestSeconds: 1
 alerts:
-  emails: [ops@example.com]
+  emails: [ops@acme-widgets.io]
 `;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'config-cases-'));
@@ -91,7 +92,10 @@ describe('invalid configs get their exact located message', () => {
       ["case.yaml:19:17 postgres.readReplicas[0].sizeSlug: a replica must be at least the primary's size (db-s-4vcpu-8gb), got db-s-2vcpu-4gb"]],
     ['fails when the cache asks for read replicas', withValue(['cache', 'readReplicas'], [{ sizeSlug: 'db-s-2vcpu-4gb' }]),
       ['case.yaml:22:3 cache.readReplicas: Managed Valkey has no read replicas (DigitalOcean); scale the cache with a larger sizeSlug']],
-    ['fails when the PostgreSQL version is not on offer', withValue(['postgres', 'version'], '14'), ['case.yaml:20:12 postgres.version: must be one of "16", "17", got "14"']],
+    ['fails when the PostgreSQL version is not on offer', withValue(['postgres', 'version'], '14'), ['case.yaml:20:12 postgres.version: must be 16 or 17 (PostgreSQL major versions DigitalOcean offers; 14 reached end of life on 2026-11-12), got "14"']],
+    ['fails when the PostgreSQL version is a number not on offer', withValue(['postgres', 'version'], 15), ['case.yaml:20:12 postgres.version: must be 16 or 17 (PostgreSQL major versions DigitalOcean offers; 14 reached end of life on 2026-11-12), got 15']],
+    ['fails when the VPC range has host bits set, naming the network', withValue(['vpc', 'ipRange'], '10.30.0.5/20'),
+      ['case.yaml:4:12 vpc.ipRange: must be a network address (no host bits set), got 10.30.0.5/20; the /20 network holding it is 10.30.0.0/20']],
     ['fails when the cache engine is redis', withValue(['cache', 'engine'], 'redis'), ['case.yaml:22:11 cache.engine: must be "valkey", got "redis"']],
     ['fails when there are too many SSH CIDRs for one firewall', withValue(['fleet', 'adminSshCidrs'], Array.from({ length: 47 }, (_, i) => `198.51.${i}.0/24`)),
       ['case.yaml:11:18 fleet.adminSshCidrs: 47 CIDRs make 51 firewall rules; a DigitalOcean cloud firewall allows 50 (at most 46 CIDRs). Merge them into wider ranges or use a bastion']],
@@ -111,6 +115,19 @@ describe('invalid configs get their exact located message', () => {
       ['case.yaml:17:17 postgres.standbyNodes: production needs at least 1 standby node for automatic failover']],
     ['fails when production opens SSH to the world', withValue(['fleet', 'adminSshCidrs'], ['0.0.0.0/0']),
       ['case.yaml:11:20 fleet.adminSshCidrs[0]: production must not open SSH to the whole internet (0.0.0.0/0); list your admin networks or a bastion']],
+    // Production refuses placeholders (a shipped example marks its file `example: true` instead)
+    ['fails when production uses the example domain', withValue(['domain'], 'example.com'),
+      ['case.yaml:5:9 domain: example.com is a documentation name (RFC 2606), not your site: no certificate can be issued for it. Set the name your site answers on. Production refuses placeholders']],
+    ['fails when production uses a subdomain of an example domain', withValue(['domain'], 'www.example.org'),
+      ['case.yaml:5:9 domain: www.example.org is a documentation name (RFC 2606), not your site: no certificate can be issued for it. Set the name your site answers on. Production refuses placeholders']],
+    ['fails when production uses the documentation SSH key', withValue(['fleet', 'sshKeyFingerprints'], ['3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa']),
+      ["case.yaml:9:25 fleet.sshKeyFingerprints[0]: 3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa is the example fingerprint of DigitalOcean's API documentation, not a key in your account. List yours with `doctl compute ssh-key list`. Production refuses placeholders"]],
+    ['fails when production alerts go to an example address', withValue(['alerts', 'emails'], ['ops@example.net']),
+      ['case.yaml:26:13 alerts.emails[0]: ops@example.net is a documentation address (RFC 2606): nobody receives alerts there. Set a mailbox your team reads. Production refuses placeholders']],
+    ['fails when production opens SSH from a documentation range', withValue(['fleet', 'adminSshCidrs'], ['203.0.113.0/24']),
+      ['case.yaml:11:20 fleet.adminSshCidrs[0]: 203.0.113.0/24 lies in 203.0.113.0/24, a range reserved for documentation (RFC 5737). List your admin networks\' real ranges. Production refuses placeholders']],
+    ['fails when production keeps its state in an example bucket', withValue(['state'], { backend: 'spaces', bucket: 'example-tfstate', region: 'nyc3' }),
+      ["case.yaml:27:35 state.bucket: example-tfstate is an example bucket name. Create a Spaces bucket for this environment's state (versioning on; docs/operations.md) and name it here. Production refuses placeholders"]],
     ['fails when production alerts reach no one', withValue(['alerts'], undefined),
       ['case.yaml:1:1 alerts: production needs at least one alert recipient (alerts.emails or alerts.slackWebhooks): without one no alert policy is created']],
     // Types, unknown keys, required keys
