@@ -20,8 +20,9 @@ export function loadTarget(target: string): LoadedEnvironment {
   return loadEnvironment(target);
 }
 
-export function renderForBox(env: LoadedEnvironment, connections: AppConnections): string {
-  return renderUserData(dropletInputFor(env), connections);
+/** The box's PostgreSQL has no PgBouncer: its primary URL is already the direct one the release step needs. */
+export function renderForBox(env: LoadedEnvironment, connections: Omit<AppConnections, 'databaseDirectUrl'> & Partial<AppConnections>): string {
+  return renderUserData(dropletInputFor(env), { ...connections, databaseDirectUrl: connections.databaseDirectUrl ?? connections.databaseUrl });
 }
 
 interface CloudConfig {

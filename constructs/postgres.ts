@@ -98,6 +98,14 @@ export class Postgres extends Construct {
   }
 
   /**
+   * The primary directly (no PgBouncer) as the app's user, over the VPC: for the release step, whose session
+   * advisory lock a transaction pool would not hold. The cluster's own URI carries the admin user.
+   */
+  get directPrimaryUrl(): string {
+    return `postgresql://${this.user.name}:${this.user.password}@${this.cluster.privateHost}:${Fn.tostring(this.cluster.port)}/${this.databaseName}?sslmode=require`;
+  }
+
+  /**
    * The replicas as the app's user, comma-separated, over the VPC. A replica's own URI carries the admin
    * user, so the app user's credentials are put in front of each replica's private host.
    */

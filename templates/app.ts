@@ -22,6 +22,8 @@ export interface AppEnvInput {
   readonly environment: string;
   /** Connection strings; Terraform references in the stack, real URLs in the box. */
   readonly databaseUrl: string;
+  /** The primary without PgBouncer (the release step's session lock). */
+  readonly databaseDirectUrl: string;
   readonly databaseReplicaUrls: string;
   readonly redisUrl: string;
   readonly database: DropletTuning['database'];
@@ -37,6 +39,7 @@ export function renderAppEnv(input: AppEnvInput): string {
   const values = {
     environment: envFileValue(input.environment),
     databaseUrl: envFileValue(input.databaseUrl),
+    databaseDirectUrl: envFileValue(input.databaseDirectUrl),
     databaseReplicaUrls: envFileValue(input.databaseReplicaUrls),
     redisUrl: envFileValue(input.redisUrl),
     primaryPoolSize: input.database.primaryPoolSize,
@@ -68,16 +71,21 @@ export function renderDemoApp(): string {
 export interface GitInstallInput {
   readonly gitUrl: string;
   readonly gitRef: string;
+  /** The hashed lock file inside the repository (`app.requirementsFile`). */
   readonly requirementsFile: string;
 }
 
-/** `/usr/local/sbin/app-install`: clone the user's app at its ref and install it into a virtualenv. */
+/**
+ * `/usr/local/sbin/app-install`: clone the user's app at its commit, install its hashed lock into a
+ * virtualenv over Debian's Gunicorn and gevent, and write the release id (the commit SHA).
+ */
 export function renderGitInstallScript(input: GitInstallInput): string {
   return renderTemplate('app/install-git-app.sh', {
     gitUrl: shellQuote(input.gitUrl),
     gitRef: shellQuote(input.gitRef),
-    requirementsFile: shellQuote(input.requirementsFile),
+    lockFile: shellQuote(input.requirementsFile),
     srcDir: shellQuote(DROPLET_PATHS.srcDir),
     venvDir: shellQuote(DROPLET_PATHS.venvDir),
+    releaseIdFile: shellQuote(DROPLET_PATHS.releaseIdFile),
   }, '#');
 }

@@ -13,6 +13,9 @@ export function dropletInputFor(env: LoadedEnvironment): DropletInput {
   return {
     environment: env.name,
     vpcIpRange: config.vpc.ipRange,
+    // A size change must replace droplets through the gate, not resize them in place.
+    sizeSlug: config.fleet.sizeSlug,
+    healthCheckPath: config.loadBalancer.healthCheck.path,
     app: config.app,
     cacheTtlSeconds: config.cache.ttlSeconds,
     tuning: plan.tuning,

@@ -6,12 +6,18 @@
  * file carries connection strings (Terraform references in the stack); every other file is plain text
  * known at synth time, snapshot-tested and checked by the tool that reads it (test/tools).
  */
+import { gzipSync } from 'node:zlib';
 import type { DropletTuning } from '../config/capacity.js';
 import type { AppConfig } from '../config/schema.js';
 import { toCloudConfigYaml, type CloudConfig, type CloudConfigCommand, type FileMode } from '../constructs/cloud-config.js';
 import { renderAppEnv, renderDemoApp, renderGitInstallScript } from './app.js';
 import { renderGunicornConf } from './gunicorn.js';
 import { appUserLimits, renderLimitsConf, renderSysctlConf } from './host-tuning.js';
+import {
+  DEMO_DEEP_CHECK_PATH, DEMO_RELEASE_COMMAND, renderDemoReleaseIdFile, renderAppReleaseDropIn, renderDrainScript, renderDrainUnit,
+  renderDropletIdScript, renderDropletIdUnit, renderNginxDrainDropIn, renderReadyScript, renderReadyUnit, renderReleaseCommand,
+  renderReleaseStepScript, renderReleaseUnit,
+} from './lifecycle.js';
 import { renderErrorPage, renderNginxConf, renderSiteConf } from './nginx.js';
 import { APP_USER, DROPLET_PATHS } from './paths.js';
 import { renderAppService, renderAppSocket, renderNginxLimitsDropIn } from './systemd.js';
@@ -22,6 +28,13 @@ export interface DropletInput {
   environment: string;
   /** The VPC's private range: Nginx trusts X-Forwarded-For from it (the load balancer). */
   vpcIpRange: string;
+  /**
+   * The droplet's size slug, written into the user data: a size change then replaces droplets through the
+   * health gate instead of resizing them in place (a hard power-off of every droplet at once).
+   */
+  sizeSlug: string;
+  /** The load balancer's health-check path (`loadBalancer.healthCheck.path`): Nginx's readiness location. */
+  healthCheckPath: string;
   app: AppConfig;
   cacheTtlSeconds: number;
   tuning: DropletTuning;
@@ -30,6 +43,8 @@ export interface DropletInput {
 /** Connection strings for the env file; in the stack these are Terraform references (cdktf token strings), in the box real URLs. */
 export interface AppConnections {
   databaseUrl: string;
+  /** The primary without PgBouncer, for the release step's session advisory lock. */
+  databaseDirectUrl: string;
   /** Comma-separated; empty when there are no read replicas. */
   databaseReplicaUrls: string;
   redisUrl: string;
@@ -55,21 +70,45 @@ export interface DropletFile {
  */
 export const USER_DATA_MAX_BYTES = 65536;
 
-/** Debian 12 / Ubuntu 24.04 packages: Nginx, and for the demo app Gunicorn with its libraries. */
+/**
+ * Debian 12 / Ubuntu 24.04 packages: Nginx, curl for the readiness check, psycopg2 for the release step,
+ * and for the demo app Gunicorn with its libraries.
+ */
 const DEMO_PACKAGES = [
-  'nginx', 'gunicorn', 'python3-gevent', 'python3-sqlalchemy', 'python3-psycopg2', 'python3-psycogreen',
+  'nginx', 'curl', 'gunicorn', 'python3-gevent', 'python3-sqlalchemy', 'python3-psycopg2', 'python3-psycogreen',
   'python3-redis', 'python3-prometheus-client',
 ] as const;
-/** A git app brings its own libraries into a virtualenv; the droplet needs git and venv. */
-const GIT_PACKAGES = ['nginx', 'git', 'python3-venv'] as const;
+/**
+ * A git app's own libraries come from its hashed lock into a virtualenv; Gunicorn, gevent and psycogreen
+ * are Debian's (the versions the rendered files are tested against), seen through --system-site-packages.
+ */
+const GIT_PACKAGES = [
+  'nginx', 'curl', 'git', 'python3-venv', 'gunicorn', 'python3-gevent', 'python3-psycopg2', 'python3-psycogreen',
+] as const;
 
 const root = 'root:root';
+
+/**
+ * Files from this size on travel gzipped (cloud-init's `encoding: gz+b64`): the user data must stay well
+ * inside 64 KiB, and YAML's block indentation adds a fifth to plain text. Their file snapshots stay readable.
+ */
+export const COMPRESS_FROM_BYTES = 1024;
+
+/** gzip + base64, byte-identical on every machine (mtime 0, OS byte fixed to Unix). */
+export function gzipBase64(text: string): string {
+  const gz = gzipSync(Buffer.from(text, 'utf8'), { level: 9 });
+  gz[9] = 3;
+  return gz.toString('base64');
+}
 
 /** Every file a droplet receives, in the order cloud-init writes them. */
 export function dropletFiles(input: DropletInput, connections: AppConnections): DropletFile[] {
   const { tuning, app, environment } = input;
   const demo = app.source === 'demo';
   const appDir = demo ? DROPLET_PATHS.demoDir : DROPLET_PATHS.srcDir;
+  const demoModule = renderDemoApp();
+  // The release's one-off step: the demo's schema, or the git app's releaseCommand (none: no step).
+  const releaseCommand = demo ? DEMO_RELEASE_COMMAND : app.releaseCommand;
   const file = (path: string, content: string, permissions: FileMode = '0644', owner = root, defer = false): DropletFile =>
     ({ path, owner, permissions, content, defer });
   const files: DropletFile[] = [
@@ -80,7 +119,8 @@ export function dropletFiles(input: DropletInput, connections: AppConnections): 
     file(DROPLET_PATHS.appUnit, renderAppService({
       environment,
       gunicorn: tuning.gunicorn,
-      gunicornBin: demo ? '/usr/bin/gunicorn' : `${DROPLET_PATHS.venvDir}/bin/gunicorn`,
+      // A git app: Debian's Gunicorn module run by the virtualenv's Python, so it imports the app's locked packages.
+      gunicornBin: demo ? '/usr/bin/gunicorn' : `${DROPLET_PATHS.venvDir}/bin/python3 -m gunicorn`,
       appDir,
     })),
     file(DROPLET_PATHS.appSocketUnit, renderAppSocket({ environment, gunicorn: tuning.gunicorn })),
@@ -93,10 +133,24 @@ export function dropletFiles(input: DropletInput, connections: AppConnections): 
     file(DROPLET_PATHS.errorPage, renderErrorPage()),
     // After the nginx package, so dpkg installs its own files first and ours replace them.
     file(DROPLET_PATHS.nginxConf, renderNginxConf(tuning.nginx), '0644', root, true),
-    file(DROPLET_PATHS.site, renderSiteConf({ nginx: tuning.nginx, vpcIpRange: input.vpcIpRange }), '0644', root, true),
-    demo
-      ? file(DROPLET_PATHS.demoModule, renderDemoApp())
-      : file(DROPLET_PATHS.gitInstallScript, renderGitInstallScript(app), '0755'),
+    file(DROPLET_PATHS.site, renderSiteConf({ nginx: tuning.nginx, vpcIpRange: input.vpcIpRange, healthPath: input.healthCheckPath }), '0644', root, true),
+    // The readiness contract: the droplet's id in health responses, the ready file, the drain.
+    file(DROPLET_PATHS.dropletIdScript, renderDropletIdScript(), '0755'),
+    file(DROPLET_PATHS.dropletIdUnit, renderDropletIdUnit()),
+    file(DROPLET_PATHS.readyScript, renderReadyScript(demo ? DEMO_DEEP_CHECK_PATH : input.healthCheckPath), '0755'),
+    file(DROPLET_PATHS.readyUnit, renderReadyUnit(environment)),
+    file(DROPLET_PATHS.drainScript, renderDrainScript(tuning.drain), '0755'),
+    file(DROPLET_PATHS.drainUnit, renderDrainUnit(tuning.drain)),
+    file(DROPLET_PATHS.nginxDrainDropIn, renderNginxDrainDropIn(tuning.drain)),
+    ...(demo
+      ? [file(DROPLET_PATHS.demoModule, demoModule), file(DROPLET_PATHS.releaseIdFile, renderDemoReleaseIdFile(demoModule))]
+      : [file(DROPLET_PATHS.gitInstallScript, renderGitInstallScript(app), '0755')]),
+    ...(releaseCommand === undefined ? [] : [
+      file(DROPLET_PATHS.releaseStepScript, renderReleaseStepScript(), '0755'),
+      file(DROPLET_PATHS.releaseCommand, renderReleaseCommand({ workDir: appDir, command: releaseCommand, venvDir: demo ? undefined : DROPLET_PATHS.venvDir }), '0755'),
+      file(DROPLET_PATHS.releaseUnit, renderReleaseUnit(environment, appDir)),
+      file(DROPLET_PATHS.appReleaseDropIn, renderAppReleaseDropIn()),
+    ]),
     // Group app exists only after users-groups: deferred. systemd (root) reads it; Nginx cannot.
     file(DROPLET_PATHS.envFile, renderAppEnv({
       environment,
@@ -122,11 +176,14 @@ export function dropletCloudConfig(input: DropletInput, connections: AppConnecti
     ['rm', '-f', '/etc/nginx/sites-enabled/default'],
     ['install', '-d', '-m', '0755', '/opt/app/static', '/opt/app/media'],
     ['systemctl', 'daemon-reload'],
-    ['systemctl', 'enable', 'app.socket', 'app.service', 'nginx.service'],
-    // The socket, then the app (which takes it over), then Nginx, which finds the socket on its first request.
+    ['systemctl', 'enable', 'app.socket', 'app.service', 'nginx.service', 'droplet-id.service', 'droplet-ready.service', 'droplet-drain.service'],
+    // The socket, then the app (which takes it over, after its release step), then Nginx with the droplet's id.
     ['systemctl', 'start', 'app.socket'],
     ['systemctl', 'restart', 'app.service'],
     ['systemctl', 'restart', 'nginx.service'],
+    // Armed now, so a shutdown from here on drains first; ready once the deep check passes (not waited for here).
+    ['systemctl', 'start', 'droplet-drain.service'],
+    ['systemctl', 'start', '--no-block', 'droplet-ready.service'],
   ];
   return {
     package_update: true,
@@ -137,8 +194,11 @@ export function dropletCloudConfig(input: DropletInput, connections: AppConnecti
       'default',
       { name: APP_USER, system: true, primary_group: APP_USER, homedir: '/opt/app', no_create_home: true, shell: '/usr/sbin/nologin', lock_passwd: true },
     ],
-    write_files: dropletFiles(input, connections).map(({ path, owner, permissions, content, defer }) =>
-      ({ path, owner, permissions, content, ...(defer ? { defer } : {}) })),
+    write_files: dropletFiles(input, connections).map(({ path, owner, permissions, content, defer }) => {
+      // Never the env file: its Terraform references must stay readable text for Terraform to fill in.
+      const gz = path !== DROPLET_PATHS.envFile && Buffer.byteLength(content, 'utf8') >= COMPRESS_FROM_BYTES;
+      return { path, owner, permissions, ...(gz ? { encoding: 'gz+b64' as const, content: gzipBase64(content) } : { content }), ...(defer ? { defer } : {}) };
+    }),
     runcmd,
   };
 }
@@ -147,7 +207,7 @@ export function dropletCloudConfig(input: DropletInput, connections: AppConnecti
 export function renderUserData(input: DropletInput, connections: AppConnections): string {
   const text = toCloudConfigYaml(
     dropletCloudConfig(input, connections),
-    `Rendered from templates/droplet.ts for environment ${input.environment}. Do not edit on the host: droplets are replaced, not patched.`,
+    `Rendered from templates/droplet.ts for environment ${input.environment}, droplet size ${input.sizeSlug}. Do not edit on the host: droplets are replaced, not patched.`,
   );
   checkUserDataSize(text);
   return text;

@@ -1,5 +1,6 @@
 /** Render functions for Nginx's main configuration, the app's site and the error page. */
 import type { DropletTuning } from '../config/capacity.js';
+import { checkUrlPath } from './lifecycle.js';
 import { DROPLET_PATHS, LOCAL_STATUS_PORT } from './paths.js';
 import { renderTemplate } from './render.js';
 
@@ -20,16 +21,22 @@ export interface SiteInput {
   readonly nginx: DropletTuning['nginx'];
   /** The VPC's range: the load balancer's address, trusted for X-Forwarded-For. */
   readonly vpcIpRange: string;
+  /** The load balancer's health-check path (`loadBalancer.healthCheck.path`): the readiness contract's location. */
+  readonly healthPath: string;
 }
 
 /** `/etc/nginx/conf.d/app.conf`: the upstream to Gunicorn's socket and the public and local servers. */
-export function renderSiteConf({ nginx, vpcIpRange }: SiteInput): string {
+export function renderSiteConf({ nginx, vpcIpRange, healthPath }: SiteInput): string {
   return renderTemplate('nginx/site.conf', {
     socketPath: DROPLET_PATHS.socket,
     upstreamKeepalive: nginx.upstreamKeepalive,
     upstreamKeepaliveTimeoutSeconds: nginx.upstreamKeepaliveTimeoutSeconds,
     listenBacklog: nginx.listenBacklog,
     vpcIpRange,
+    healthPath: checkUrlPath(healthPath, 'loadBalancer.healthCheck.path'),
+    dropletIdSnippet: DROPLET_PATHS.dropletIdSnippet,
+    drainingFlag: DROPLET_PATHS.drainingFlag,
+    readyFlag: DROPLET_PATHS.readyFlag,
     proxyConnectTimeoutSeconds: nginx.proxyConnectTimeoutSeconds,
     proxySendTimeoutSeconds: nginx.proxySendTimeoutSeconds,
     proxyReadTimeoutSeconds: nginx.proxyReadTimeoutSeconds,

@@ -27,6 +27,26 @@ export const DROPLET_PATHS = {
   srcDir: '/opt/app/src',
   venvDir: '/opt/app/venv',
   gitInstallScript: '/usr/local/sbin/app-install',
+  /** The release this droplet runs: the commit SHA of a git app, a hash of the demo app. */
+  releaseIdFile: '/opt/app/release-id',
+  /** The release's one-off step (migrations) and the unit that runs it once per release across the fleet. */
+  releaseStepScript: '/usr/local/sbin/app-release',
+  releaseCommand: '/etc/app/release-command',
+  releaseUnit: '/etc/systemd/system/app-release.service',
+  appReleaseDropIn: '/etc/systemd/system/app.service.d/release.conf',
+  /** The readiness contract's state (tmpfs: a reboot starts not ready and not draining). */
+  dropletRunDir: '/run/droplet',
+  readyFlag: '/run/droplet/ready',
+  drainingFlag: '/run/droplet/draining',
+  /** Nginx snippet with `add_header X-Droplet-Id`, written at every boot from cloud-init's instance id. */
+  dropletIdSnippet: '/run/droplet/nginx-droplet-id.conf',
+  dropletIdScript: '/usr/local/sbin/droplet-id',
+  dropletIdUnit: '/etc/systemd/system/droplet-id.service',
+  readyScript: '/usr/local/sbin/droplet-ready',
+  readyUnit: '/etc/systemd/system/droplet-ready.service',
+  drainScript: '/usr/local/sbin/droplet-drain',
+  drainUnit: '/etc/systemd/system/droplet-drain.service',
+  nginxDrainDropIn: '/etc/systemd/system/nginx.service.d/drain.conf',
 } as const;
 
 /** The unprivileged user the app runs as, and its group (may read the env file). */

@@ -1,6 +1,7 @@
 # The demo WSGI app: the architecture's patterns in one module, on distribution packages only.
 #
-#   GET  /healthz        200 while this process can serve; no database or cache round trip
+#   GET  /healthz        200 while this process can serve; no database or cache round trip (the LB's check)
+#   GET  /readyz         200 once the database answers and the release step made the schema (the deep check)
 #   POST /items          write on the primary engine (PgBouncer), JSON {"body": "..."}
 #   GET  /items/<id>     read on a replica engine, falling back to the primary
 #   GET  /cached/<id>    cache-aside through the Redis protocol with a TTL; the database when the cache is down
@@ -9,6 +10,9 @@
 #
 # Configuration comes from the environment (the unit's EnvironmentFile). Gunicorn's post_fork hook
 # makes psycopg2 cooperative (psycogreen); gunicorn's gevent worker has monkey-patched sockets for redis.
+#
+# The schema is the release step's job (`python3 -m demo_app release`, run once per release across the
+# fleet by app-release.service), never the import's: a worker boot must not wait on the database.
 import json
 import logging
 import os
@@ -73,24 +77,16 @@ FALLBACKS = Counter("app_fallbacks_total", "Reads served by a fallback", ["backe
 CREATE_TABLE = sqlalchemy.text(
     "CREATE TABLE IF NOT EXISTS items (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())"
 )
-_schema_ready = False
 _down_until = {"replica": 0.0, "cache": 0.0}
 
 
-def ensure_schema():
-    """Create the table if missing. Several workers race here at start; the loser's error is harmless."""
-    global _schema_ready
-    if _schema_ready:
-        return
-    try:
-        with primary.begin() as conn:
-            conn.execute(CREATE_TABLE)
-    except SQLAlchemyError:
-        with primary.connect() as conn:
-            exists = conn.execute(sqlalchemy.text("SELECT to_regclass('items') IS NOT NULL")).scalar()
-        if not exists:
-            raise
-    _schema_ready = True
+def release():
+    """The release step: the schema this version needs. Run once per release by app-release, never by a worker."""
+    # Directly on the primary when the platform gives a direct URL (DDL and session work stay off PgBouncer).
+    engine = sqlalchemy.create_engine(os.environ.get("DATABASE_DIRECT_URL") or DATABASE_URL, poolclass=sqlalchemy.pool.NullPool, future=True)
+    with engine.begin() as conn:
+        conn.execute(CREATE_TABLE)
+    print("demo_app release: table items ready", flush=True)
 
 
 def _available(backend):
@@ -118,7 +114,6 @@ def read_item(item_id):
                 return item
         except SQLAlchemyError as error:
             _mark_down("replica", error)
-    ensure_schema()
     return _select_item(primary, item_id)
 
 
@@ -156,6 +151,14 @@ def healthz(environ, start_response):
     return _json(start_response, "200 OK", {"status": "ok", "pid": os.getpid(), "greenPsycopg": green})
 
 
+def readyz(environ, start_response):
+    # The deep check droplet-ready runs through Gunicorn's socket before the droplet takes traffic: the
+    # primary answers and the release step has made the schema. A database error answers 503 (application).
+    with primary.connect() as conn:
+        conn.execute(sqlalchemy.text("SELECT 1 FROM items LIMIT 1")).all()
+    return _json(start_response, "200 OK", {"status": "ready"})
+
+
 def create_item(environ, start_response):
     try:
         size = int(environ.get("CONTENT_LENGTH") or 0)
@@ -164,7 +167,6 @@ def create_item(environ, start_response):
             raise TypeError("body must be a string")
     except (ValueError, KeyError, TypeError) as error:
         return _json(start_response, "400 Bad Request", {"error": f"expected a JSON object with a string body: {error}"})
-    ensure_schema()
     with primary.begin() as conn:
         item_id = conn.execute(sqlalchemy.text("INSERT INTO items (body) VALUES (:body) RETURNING id"), {"body": body}).scalar()
     return _json(start_response, "201 Created", {"id": item_id, "body": body}, [("Location", f"/items/{item_id}")])
@@ -210,6 +212,7 @@ def metrics(environ, start_response):
 
 ROUTES = [
     ("GET", re.compile(r"/healthz"), "healthz", healthz),
+    ("GET", re.compile(r"/readyz"), "readyz", readyz),
     ("POST", re.compile(r"/items"), "items", create_item),
     ("GET", re.compile(r"/items/(\d+)"), "items", get_item),
     ("GET", re.compile(r"/cached/(\d+)"), "cached", get_cached),
@@ -245,8 +248,9 @@ def application(environ, start_response):
         LATENCY.labels(name).observe(time.perf_counter() - started)
 
 
-try:
-    ensure_schema()
-except SQLAlchemyError as error:
-    # The database may come up after the app; the first write creates the table then.
-    log.warning("table not created at start: %s", error)
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["release"]:
+        sys.exit("usage: python3 -m demo_app release")
+    release()

@@ -3,10 +3,12 @@ import path from 'node:path';
 import { environmentNames, loadEnvironment } from '../../config/load.js';
 import type { AppConfig } from '../../config/schema.js';
 import { dropletFiles, renderUserData, type AppConnections, type DropletFile, type DropletInput } from '../../templates/droplet.js';
+import { dropletInputFor } from '../../templates/droplet-input.js';
 
 /** Connection strings shaped like DigitalOcean's (PgBouncer pool port 25061, Valkey over TLS). */
 export const EXAMPLE_CONNECTIONS: AppConnections = {
   databaseUrl: 'postgresql://app:example-password@private-db.example.internal:25061/app-pool?sslmode=require',
+  databaseDirectUrl: 'postgresql://app:example-password@private-db.example.internal:25060/app?sslmode=require',
   databaseReplicaUrls: 'postgresql://app:example-password@private-replica-1.example.internal:25060/app?sslmode=require',
   redisUrl: 'rediss://default:example-password@private-cache.example.internal:25061',
 };
@@ -16,17 +18,19 @@ export const ENVIRONMENTS = environmentNames();
 
 /** The droplet input of an environment, from its config and capacity plan. */
 export function dropletInput(environment: string, app?: AppConfig): DropletInput {
-  const { config, plan } = loadEnvironment(environment);
-  return { environment, vpcIpRange: config.vpc.ipRange, app: app ?? config.app, cacheTtlSeconds: config.cache.ttlSeconds, tuning: plan.tuning };
+  const input = dropletInputFor(loadEnvironment(environment));
+  return app ? { ...input, app } : input;
 }
 
 /** A git app in place of the demo, to cover the other `app.source`. */
 export const GIT_APP: Extract<AppConfig, { source: 'git' }> = {
   source: 'git',
   gitUrl: 'https://github.com/example/shop.git',
-  gitRef: 'v1.4.2',
+  // Production pins a commit (config/rules.ts).
+  gitRef: '3f2c1a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39',
   wsgiModule: 'shop.wsgi:application',
-  requirementsFile: 'requirements/prod.txt',
+  requirementsFile: 'requirements/prod.lock',
+  releaseCommand: 'python -m django migrate --noinput',
   env: { DJANGO_SETTINGS_MODULE: 'shop.settings.production' },
 };
 
@@ -49,7 +53,10 @@ export function rendered(environment: string, app?: AppConfig, connections = EXA
 
 /** The snapshot file name of a rendered file: its base name, with `.sh` for a script without extension. */
 export function snapshotName(name: string, content: string): string {
-  return !name.includes('.') && content.startsWith('#!/bin/sh') ? `${name}.sh` : name;
+  if (name.includes('.')) return name;
+  if (content.startsWith('#!/bin/sh')) return `${name}.sh`;
+  if (content.startsWith('#!/usr/bin/python3')) return `${name}.py`;
+  return name;
 }
 
 /** Every shipped environment rendered, plus production with a git app (`production-git`). */

@@ -27,7 +27,7 @@ describe('fillPlaceholders', () => {
 
 describe('renderTemplate', () => {
   it('puts the header after a #! line', () => {
-    const text = renderTemplate('app/install-git-app.sh', { gitUrl: "'u'", gitRef: "'r'", requirementsFile: "'q'", srcDir: "'s'", venvDir: "'v'" }, '#');
+    const text = renderTemplate('app/install-git-app.sh', { gitUrl: "'u'", gitRef: "'r'", lockFile: "'q'", srcDir: "'s'", venvDir: "'v'", releaseIdFile: "'i'" }, '#');
     expect(text.split('\n').slice(0, 2)).toEqual([
       '#!/bin/sh',
       "# Rendered from templates/app/install-git-app.sh by this project's cdktf synth. Do not edit on the host: droplets are replaced, not patched.",

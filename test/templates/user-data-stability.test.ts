@@ -13,7 +13,7 @@ import { dropletInputFor } from '../../templates/droplet-input.js';
 const dir = mkdtempSync(path.join(tmpdir(), 'user-data-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const CONNECTIONS: AppConnections = { databaseUrl: 'postgresql://db', databaseReplicaUrls: 'postgresql://r1,postgresql://r2', redisUrl: 'rediss://cache' };
+const CONNECTIONS: AppConnections = { databaseUrl: 'postgresql://db', databaseDirectUrl: 'postgresql://primary', databaseReplicaUrls: 'postgresql://r1,postgresql://r2', redisUrl: 'rediss://cache' };
 const PRODUCTION = readFileSync(path.join(CONFIG_DIR, 'production.yaml'), 'utf8');
 
 type Fleet = { kind: 'count'; count?: number } | { kind: 'autoscale'; minInstances?: number; maxInstances?: number };

@@ -86,7 +86,7 @@ let sockets: { up: string; degraded: string } | undefined;
 async function startApp(name: string, connections: { databaseUrl: string; databaseReplicaUrls: string; redisUrl: string }, logs: string[]): Promise<string> {
   const dir = tempDir(`demo-${name}`);
   mkdirSync(path.join(dir, 'metrics'));
-  const files = Object.fromEntries(dropletFiles(dropletInput('dev'), connections).map((f) => [path.basename(f.path), f.content]));
+  const files = Object.fromEntries(dropletFiles(dropletInput('dev'), { ...connections, databaseDirectUrl: connections.databaseUrl }).map((f) => [path.basename(f.path), f.content]));
   writeFileSync(path.join(dir, 'demo_app.py'), files['demo_app.py']!);
   const socket = path.join(dir, 'gunicorn.sock');
   const conf = files['gunicorn.conf.py']!
