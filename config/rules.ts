@@ -125,6 +125,12 @@ export function checkRules(config: EnvironmentConfig): RuleIssue[] {
     add(['loadBalancer', 'healthCheck', 'path'], `the demo app answers health checks on /healthz only, got ${config.loadBalancer.healthCheck.path}; use /healthz, or app.source: git with an app that serves this path`);
   }
 
+  // A release is an exact commit: a tag or branch can move between two droplets' boots, and offline a
+  // tag cannot even be told from a branch. Elsewhere a branch is convenient (each boot takes its head).
+  if (config.tier === 'production' && config.app.source === 'git' && !/^[0-9a-f]{40}$/.test(config.app.gitRef)) {
+    add(['app', 'gitRef'], `production releases pin a commit: a 40-hex commit SHA, got "${config.app.gitRef}" (tags and branches move). Pin the commit it names now: git rev-parse '${config.app.gitRef}^{commit}'`);
+  }
+
   if (config.tier === 'production') {
     if (fleet.maxDroplets === undefined) {
       add(['fleet'], 'production must state fleet.maxDroplets, the largest fleet it may reach (for example twice the droplets it runs today): per-process database pools are planned for it, and without it raising the target or the count would change every droplet');
