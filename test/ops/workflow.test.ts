@@ -182,3 +182,140 @@ describe('GIVEN a mutated copy of the workflow, each rule catches its mutation',
     for (const c of CLOUD_CREDENTIALS) expect(SECRETS).toContain(c);
   });
 });
+
+describe('GIVEN the pipeline on main: plan once per environment, apply exactly that plan', () => {
+  it('THEN each remote-state environment has a plan job (environment <env>-plan) and an apply job (environment <env>), both only on pushes to main', () => {
+    for (const env of remoteStateEnvironments) {
+      const plan = job(`plan-${env}`);
+      const apply = job(`apply-${env}`);
+      expect(plan.environment).toBe(`${env}-plan`);
+      expect(apply.environment).toBe(env);
+      expect(apply.needs).toEqual(`plan-${env}`);
+      for (const j of [plan, apply]) expect(j.if).toMatch(/github\.event_name == 'push'[\s\S]*github\.ref == 'refs\/heads\/main'/);
+      expect(apply.if).toMatch(new RegExp(`needs\\.plan-${env}\\.outputs\\.changes == 'true'`));
+      expect(apply.concurrency).toEqual({ group: `deploy-${env}`, 'cancel-in-progress': false });
+    }
+  });
+
+  it('THEN production is planned only after staging applied (or had nothing to apply)', () => {
+    expect(job('plan-production').needs).toEqual(['plan-staging', 'apply-staging']);
+    expect(job('plan-production').if).toMatch(/needs\.apply-staging\.result == 'success' \|\| needs\.apply-staging\.result == 'skipped'/);
+  });
+
+  it('THEN the plan job saves the plan in the synthesized stack folder, summarizes it, and hands it on encrypted', () => {
+    for (const env of remoteStateEnvironments) {
+      const plan = job(`plan-${env}`);
+      const planStep = steps(plan).find((s) => /terraform plan/.test(s.run ?? ''))!;
+      expect(planStep['working-directory']).toBe(`cdktf.out/stacks/web-${env}`);
+      expect(planStep.run).toMatch(/terraform plan -input=false -lock=false -detailed-exitcode -out=tfplan/);
+      expect(runs(plan)).toMatch(/npx cdktf synth\nnpm run check\n/);
+      // The summary comes from the saved plan, then the plan's clear-text JSON is deleted.
+      expect(stepIndex(plan, /plan-summary\.mjs/)).toBeGreaterThan(stepIndex(plan, /terraform plan/));
+      expect(runs(plan)).toMatch(/rm "\$RUNNER_TEMP\/plan\.json"/);
+      expect(runs(plan)).toMatch(/openssl enc -aes-256-cbc -pbkdf2 -iter 600000 -salt -pass env:PLAN_ENCRYPTION_KEY/);
+      const upload = steps(plan).find((s) => s.uses?.startsWith('actions/upload-artifact@'))!;
+      expect(upload.with).toMatchObject({ name: `plan-web-${env}`, path: '${{ runner.temp }}/plan-bundle.enc', 'retention-days': 1 });
+    }
+  });
+
+  it('THEN no artifact ever carries a plan, a state or plan JSON in clear text', () => {
+    for (const [name, j] of Object.entries(workflow.jobs)) {
+      for (const s of steps(j).filter((x) => x.uses?.startsWith('actions/upload-artifact@'))) {
+        expect(String(s.with?.path), name).not.toMatch(/tfstate|tfplan|plan\.json|stacks/);
+      }
+    }
+  });
+
+  it('THEN the apply job first refuses a commit that is no longer the head of main, then applies the saved plan and nothing else', () => {
+    for (const env of remoteStateEnvironments) {
+      const apply = job(`apply-${env}`);
+      const first = steps(apply)[0]!;
+      expect(first.run).toMatch(/gh api "repos\/\$GITHUB_REPOSITORY\/git\/ref\/heads\/main" --jq \.object\.sha/);
+      expect(first.run).toMatch(/if \[ "\$head" != "\$GITHUB_SHA" \]; then[\s\S]*exit 1/);
+      expect(runs(apply)).toMatch(new RegExp(`sha256sum --check --strict[\\s\\S]*needs\\.plan-${env}|sha256sum --check --strict`));
+      expect(steps(apply).find((s) => /sha256sum/.test(s.run ?? ''))!.env?.BUNDLE_SHA256).toBe(`\${{ needs.plan-${env}.outputs.bundle-sha256 }}`);
+      expect(runs(apply)).toMatch(/test "\$\(cat "cdktf\.out\/stacks\/\$STACK\/commit\.txt"\)" = "\$GITHUB_SHA"/);
+      const applyStep = steps(apply).find((s) => /terraform apply/.test(s.run ?? ''))!;
+      expect(applyStep['working-directory']).toBe(`cdktf.out/stacks/web-${env}`);
+      expect(applyStep.run).toMatch(/terraform apply -input=false -lock-timeout=10m tfplan$/m);
+      expect(runs(apply)).not.toMatch(/auto-approve|cdktf deploy|terraform plan|npm ci|npx /);
+    }
+  });
+
+  it('THEN a failed apply saves errored.tfstate to the state bucket with the Spaces keys, and notifies', () => {
+    for (const env of remoteStateEnvironments) {
+      const failure = steps(job(`apply-${env}`)).filter((s) => s.if === 'failure()');
+      const save = failure.find((s) => /save-errored-state\.sh/.test(s.run ?? ''))!;
+      expect(save.run).toBe('bash .github/scripts/save-errored-state.sh "cdktf.out/stacks/$STACK"');
+      expect(Object.keys(save.env ?? {}).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+      expect(failure.find((s) => /notify\.mjs/.test(s.run ?? ''))?.env).toEqual({ NOTIFY_WEBHOOK_URL: '${{ secrets.NOTIFY_WEBHOOK_URL }}' });
+    }
+    expect(readFileSync(path.join(ROOT, '.github/scripts/save-errored-state.sh'), 'utf8')).toMatch(/aws s3 cp errored\.tfstate "\$dest"/);
+  });
+
+  it('THEN the production plan tells the approvers, with the replacements and destroys', () => {
+    const notice = steps(job('plan-production')).find((s) => /waits for approval/.test(s.run ?? ''))!;
+    expect(notice.run).toMatch(/"\$RUNNER_TEMP\/plan\.txt"$/);
+    expect(runs(job('plan-production'))).toMatch(/plan-summary\.mjs "\$RUNNER_TEMP\/plan\.json" --stack "\$STACK" --format text > "\$RUNNER_TEMP\/plan\.txt"/);
+  });
+
+  it('THEN drift is checked daily per environment without the lock; exit 2 is reported with the changed addresses and notified', () => {
+    expect((workflow.on.schedule as Array<{ cron: string }>)[0]!.cron).toMatch(/^\d+ \d+ \* \* \*$/);
+    const drift = job('drift');
+    expect(drift.if).toBe("github.event_name == 'schedule'");
+    expect([...(drift.strategy!.matrix.environment as string[])].sort()).toEqual([...remoteStateEnvironments].sort());
+    expect(drift.environment).toBe('${{ matrix.environment }}-plan');
+    expect(runs(drift)).toMatch(/terraform plan -input=false -lock=false -detailed-exitcode -out=drift\.tfplan/);
+    expect(runs(drift)).toMatch(/plan-summary\.mjs "\$RUNNER_TEMP\/drift\.json" --stack "\$STACK" --mode drift >> "\$GITHUB_STEP_SUMMARY"/);
+    const onDrift = steps(drift).filter((s) => s.if === "steps.plan.outputs.exitcode == '2'");
+    expect(onDrift.map((s) => s.name)).toEqual(['Drift report (changed addresses) in the job summary', 'Notify (drift)', 'Drift fails the job, so the run shows red']);
+  });
+
+  it('THEN jobs that hold credentials install without scripts and without a shared dependency cache', () => {
+    for (const [name, j] of Object.entries(workflow.jobs).filter(([, x]) => steps(x).some(usesSecret))) {
+      for (const s of steps(j).filter((x) => /npm ci/.test(x.run ?? ''))) expect(s.run, name).toMatch(/--ignore-scripts/);
+      for (const s of steps(j).filter((x) => x.uses?.startsWith('actions/setup-node@'))) {
+        expect(s.with?.['package-manager-cache'], name).toBe(false);
+        expect(s.with?.cache, name).toBeUndefined();
+      }
+      for (const s of steps(j).filter((x) => x.uses?.startsWith('actions/checkout@'))) expect(s.with?.['persist-credentials'], name).toBe(false);
+    }
+  });
+
+  it('THEN pull requests get the change report as one comment, posted by a job that runs no pull-request code', () => {
+    const report = job('change-report');
+    expect(runs(report)).toMatch(/npm run --silent changes -- --base "\$BASE_SHA" --out change-report\.md/);
+    expect(report.permissions).toBeUndefined();
+    const comment = job('change-report-comment');
+    expect(comment.needs).toBe('change-report');
+    expect(comment.permissions).toEqual({ 'pull-requests': 'write' });
+    expect(steps(comment).some((s) => s.uses?.startsWith('actions/checkout@'))).toBe(false);
+    expect(runs(comment)).toMatch(/--method PATCH "repos\/\$GITHUB_REPOSITORY\/issues\/comments\/\$id"/);
+    expect(workflow.permissions).toEqual({ contents: 'read' });
+  });
+
+  it('THEN Terraform talks to Spaces with the checksum workaround, at a version every stack accepts, without the output wrapper', () => {
+    expect(workflow.env).toMatchObject({ AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required', AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required' });
+    const [major, minor] = workflow.env!.TERRAFORM_VERSION!.split('.').map(Number);
+    expect(TERRAFORM_REQUIRED_VERSION).toBe('>= 1.10.0, < 2.0.0');
+    expect(major === 1 && minor! >= 10).toBe(true);
+    const setups = Object.values(workflow.jobs).flatMap(steps).filter((s) => s.uses?.startsWith('hashicorp/setup-terraform'));
+    expect(setups.length).toBe(2 * remoteStateEnvironments.length + 1);
+    for (const s of setups) expect(s.with).toEqual({ terraform_version: '${{ env.TERRAFORM_VERSION }}', terraform_wrapper: false });
+  });
+
+  it('THEN the workflow runs a supported Node LTS, and package.json engines covers it and the Node 20 these tests run on', () => {
+    const major = Number(workflow.env!.NODE_VERSION);
+    expect([22, 24]).toContain(major);
+    const engines = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    const majors = engines.split('||').map((r) => Number(/\^(\d+)\./.exec(r.trim())?.[1]));
+    expect(majors).toContain(major);
+    expect(majors).toContain(20);
+    expect(majors).toContain(Number(process.versions.node.split('.')[0]));
+  });
+
+  it('THEN Dependabot keeps the pinned actions and the npm dependencies current', () => {
+    const dependabot = parse(readFileSync(path.join(ROOT, '.github/dependabot.yml'), 'utf8')) as { updates: Array<{ 'package-ecosystem': string }> };
+    expect(dependabot.updates.map((u) => u['package-ecosystem']).sort()).toEqual(['github-actions', 'npm']);
+  });
+});
