@@ -9,6 +9,7 @@
  * content changed), or an argument of a resource that itself changes. An argument that changes this way
  * and is ForceNew (tools/force-new.ts) replaces the resource; that propagates transitively.
  */
+import { parse } from 'yaml';
 import { META_ARGUMENTS, REPLACEMENT_RULES } from './force-new.js';
 
 type Body = Record<string, unknown>;
@@ -49,6 +50,8 @@ export interface ResourceChange {
   readonly forcedBy: readonly string[];
   /** Set when a `moved` block renamed it; the base address. */
   readonly movedFrom?: string;
+  /** For a cloud-init document: which files and keys of the cloud-config differ. */
+  readonly detail?: readonly string[];
 }
 
 /** The estimated plan of one stack. */
@@ -171,14 +174,14 @@ export function diffStacks(base: TerraformDocument | undefined, head: TerraformD
     const status = statusOf(target);
     switch (status.action) {
       case 'none': return undefined;
-      case 'create': return 'is created (its attributes are known only after apply)';
-      case 'replace': return 'is replaced (its attributes are known only after apply)';
-      case 'read': return 'is read again with changed arguments';
-      case 'unknown': return 'changes and may be replaced (not in the replacement table)';
+      case 'create': return 'created (attributes known only after apply)';
+      case 'replace': return 'replaced (attributes known only after apply)';
+      case 'read': return 'read again with changed arguments';
+      case 'unknown': return 'changing, maybe replaced (not in the replacement table)';
       default: {
-        if (ref.attribute === undefined) return 'is updated';
+        if (ref.attribute === undefined) return 'updated';
         const changed = status.changes.find((c) => c.name === ref.attribute && !c.meta);
-        return changed ? `is updated: its \`${ref.attribute}\` changes` : undefined;
+        return changed ? `updated (\`${ref.attribute}\` changes)` : undefined;
       }
     }
   };
@@ -230,7 +233,10 @@ export function diffStacks(base: TerraformDocument | undefined, head: TerraformD
     const status = statusOf(node);
     if (status.action === 'none') continue;
     if (node.kind === 'data') {
-      if (status.action === 'read') data.push({ address: node.address, type: node.type, action: 'update', body: node.body, changes: status.changes, forcedBy: [] });
+      if (status.action !== 'read') continue;
+      const old = counterpart(node.address)!;
+      const detail = node.type === 'cloudinit_config' ? cloudConfigChanges(old.body, node.body) : [];
+      data.push({ address: node.address, type: node.type, action: 'update', body: node.body, changes: status.changes, forcedBy: [], ...(detail.length ? { detail } : {}) });
       continue;
     }
     const movedFrom = baseAddressOf.get(node.address);
@@ -249,4 +255,59 @@ export function diffStacks(base: TerraformDocument | undefined, head: TerraformD
 function dedupe<T extends { address: string }>(items: T[]): T[] {
   const seen = new Set<string>();
   return items.filter((i) => !seen.has(i.address) && seen.add(i.address));
+}
+
+const partName = (part: Body, i: number) => String(part.filename ?? `part ${i + 1}`);
+
+function rawContent(body: Body, name: string): string | undefined {
+  const parts = Array.isArray(body.part) ? (body.part as Body[]) : [];
+  const i = parts.findIndex((part, index) => partName(part, index) === name);
+  return i < 0 ? undefined : String(parts[i]!.content ?? '');
+}
+
+/** The cloud-config documents of a `cloudinit_config` body, by part (filename or position). */
+function cloudConfigs(body: Body): Map<string, Body | string> {
+  const parts = Array.isArray(body.part) ? (body.part as Body[]) : [];
+  return new Map(parts.map((part, i) => {
+    const content = String(part.content ?? '');
+    let parsed: unknown;
+    try {
+      parsed = parse(content.replace(/([$%])\1\{/g, '$1{'));
+    } catch {
+      parsed = undefined;
+    }
+    return [partName(part, i), parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Body) : content];
+  }));
+}
+
+/**
+ * What differs between two cloud-init documents, for a reviewer: the files written (`write_files` paths)
+ * and the other cloud-config keys (packages, runcmd, ...). A part that is not YAML is "changed" as a whole.
+ */
+export function cloudConfigChanges(before: Body, after: Body): string[] {
+  const a = cloudConfigs(before);
+  const b = cloudConfigs(after);
+  const found: string[] = [];
+  for (const name of [...new Set([...a.keys(), ...b.keys()])]) {
+    const x = a.get(name);
+    const y = b.get(name);
+    if (deepEqual(x, y)) {
+      if (rawContent(before, name) !== rawContent(after, name)) found.push(`part ${name}: comments or layout only`);
+      continue;
+    }
+    if (x === undefined || y === undefined || typeof x === 'string' || typeof y === 'string') {
+      found.push(`part ${name} ${x === undefined ? 'added' : y === undefined ? 'removed' : 'changed'}`);
+      continue;
+    }
+    const files = (doc: Body) => new Map((Array.isArray(doc.write_files) ? (doc.write_files as Body[]) : []).map((f) => [String(f.path), f]));
+    const fa = files(x);
+    const fb = files(y);
+    for (const path of [...new Set([...fa.keys(), ...fb.keys()])].sort()) {
+      if (!deepEqual(fa.get(path), fb.get(path))) found.push(`file ${path} ${!fa.has(path) ? 'added' : !fb.has(path) ? 'removed' : 'changed'}`);
+    }
+    for (const key of [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => k !== 'write_files').sort()) {
+      if (!deepEqual(x[key], y[key])) found.push(`key ${key} changed`);
+    }
+  }
+  return found;
 }

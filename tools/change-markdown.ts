@@ -49,35 +49,60 @@ export function summaryLine({ name, diff }: EnvironmentDiff): string {
 }
 
 function argumentText(c: ArgumentChange): string {
-  const why = c.how === 'unknown' ? ` (unknown until apply: ${c.via.map((v) => `\`${v.address}\` ${v.reason}`).join('; ')})` : '';
-  return `\`${c.name}\`${why}`;
+  if (c.how === 'text') return `\`${c.name}\``;
+  // Many references with one reason (a project listing every droplet) read as one clause.
+  const byReason = new Map<string, string[]>();
+  for (const v of c.via) byReason.set(v.reason, [...(byReason.get(v.reason) ?? []), `\`${v.address}\``]);
+  const clauses = [...byReason].map(([reason, addresses]) => `${joinWords(addresses)} ${addresses.length > 1 ? 'are' : 'is'} ${reason}`);
+  return `\`${c.name}\` (unknown until apply: ${clauses.join('; ')})`;
 }
 
 function isStateful(r: ResourceChange): boolean {
   return REPLACEMENT_RULES[r.type]?.stateful === true;
 }
 
-/** Lines that must be read first, in the order of how much can go wrong. */
+/**
+ * Lines that must be read first: stateful changes, droplet replacements and service-interrupting
+ * in-place changes, types the table does not know. Resources flagged for the same reason share a line.
+ */
 export function attentionItems(diff: StackDiff): string[] {
-  const items: string[] = [];
-  for (const r of diff.resources) {
-    const label = typeLabel(r.type, r.body);
-    if (isStateful(r)) {
-      const loss = REPLACEMENT_RULES[r.type]!.lossOnReplace;
-      const removes = r.action === 'replace' || r.action === 'destroy';
-      const guarded = removes && (r.body.lifecycle as { prevent_destroy?: unknown } | undefined)?.prevent_destroy === true;
-      const consequence = removes && loss ? ` (${loss}${guarded ? '; `prevent_destroy` is set, so `terraform plan` refuses this until it is lifted' : ''})` : '';
-      items.push(`**STATEFUL ${label.toUpperCase()} ${VERBS[r.action].toUpperCase()}** \`${r.address}\`${details(r)}${consequence}`);
-    } else if (r.type === 'digitalocean_droplet' && r.action === 'replace') {
-      items.push(`**DROPLET REPLACED** \`${r.address}\`${details(r)}`);
-    } else if (r.action === 'update' && r.type in NOTED_UPDATES) {
-      const noted = r.changes.filter((c) => NOTED_UPDATES[r.type]!.includes(c.name));
-      for (const c of noted) items.push(`**${label.toUpperCase()} ${c.name.toUpperCase()} CHANGES IN PLACE** \`${r.address}\`: ${REPLACEMENT_RULES[r.type]!.inPlaceNotes![c.name]}`);
-    } else if (r.action === 'unknown') {
-      items.push(`**CHANGED, REPLACEMENT UNKNOWN** \`${r.address}\`${details(r)} (\`${r.type}\` is not in the replacement table, tools/force-new.ts)`);
+  const groups = new Map<string, { title: string; plural: string; addresses: string[] }>();
+  const add = (title: string, pluralTitle: string, address: string, rest: string) => {
+    const key = `${title}\u0000${rest}`;
+    const group = groups.get(key) ?? { title, plural: pluralTitle, addresses: [] };
+    group.addresses.push(address);
+    groups.set(key, group);
+  };
+  for (const r of diff.resources) flag(r, add);
+  return [...groups].map(([key, g]) => {
+    const rest = key.split('\u0000')[1]!;
+    const title = g.addresses.length > 1 ? `${g.addresses.length} ${g.plural}` : g.title;
+    return `**${title}** ${joinWords(g.addresses.map((a) => `\`${a}\``))}${rest}`;
+  });
+}
+
+type Flag = (title: string, pluralTitle: string, address: string, rest: string) => void;
+
+function flag(r: ResourceChange, add: Flag): void {
+  const label = typeLabel(r.type, r.body);
+  const upper = (text: string) => text.toUpperCase();
+  if (isStateful(r)) {
+    const loss = REPLACEMENT_RULES[r.type]!.lossOnReplace;
+    const removes = r.action === 'replace' || r.action === 'destroy';
+    const guarded = removes && (r.body.lifecycle as { prevent_destroy?: unknown } | undefined)?.prevent_destroy === true;
+    const consequence = removes && loss ? ` (${loss}${guarded ? '; `prevent_destroy` is set, so `terraform plan` refuses this until it is lifted' : ''})` : '';
+    const verb = upper(VERBS[r.action]);
+    add(`STATEFUL ${upper(label)} ${verb}`, `STATEFUL ${upper(plural(label, 2))} ${verb}`, r.address, `${details(r)}${consequence}`);
+  } else if (r.type === 'digitalocean_droplet' && r.action === 'replace') {
+    add('DROPLET REPLACED', 'DROPLETS REPLACED', r.address, details(r));
+  } else if (r.action === 'update' && r.type in NOTED_UPDATES) {
+    for (const c of r.changes.filter((x) => NOTED_UPDATES[r.type]!.includes(x.name))) {
+      const what = `${c.name.toUpperCase()} CHANGES IN PLACE`;
+      add(`${upper(label)} ${what}`, `${upper(plural(label, 2))}: ${what}`, r.address, `: ${REPLACEMENT_RULES[r.type]!.inPlaceNotes![c.name]}`);
     }
+  } else if (r.action === 'unknown') {
+    add('CHANGED, REPLACEMENT UNKNOWN', 'CHANGED, REPLACEMENT UNKNOWN', r.address, `${details(r)} (\`${r.type}\` is not in the replacement table, tools/force-new.ts)`);
   }
-  return items;
 }
 
 /** In-place changes that interrupt service, worth a loud line of their own. */
@@ -128,7 +153,7 @@ export function renderEnvironment(env: EnvironmentDiff): string {
   }
   if (diff.data.length > 0) {
     lines.push(`### Data sources read again with changed arguments (${diff.data.length})`, '');
-    for (const d of diff.data) lines.push(`- \`${d.address}\`: ${d.changes.map(argumentText).join(', ')}`);
+    for (const d of diff.data) lines.push(`- \`${d.address}\`: changes ${d.changes.map(argumentText).join(', ')}${d.detail ? `: ${d.detail.join(', ')}` : ''}`);
     lines.push('');
   }
   return lines.join('\n');

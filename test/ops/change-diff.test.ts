@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffStacks, interpolations, referencesIn, type TerraformDocument } from '../../tools/change-diff.js';
+import { cloudConfigChanges, diffStacks, interpolations, referencesIn, type TerraformDocument } from '../../tools/change-diff.js';
 import { attentionItems, summaryLine } from '../../tools/change-markdown.js';
 
 type Body = Record<string, unknown>;
@@ -56,7 +56,7 @@ describe('GIVEN two small stacks WHEN diffed', () => {
     const diff = diffStacks(stack(), head);
     expect(actions(stack(), head)).toEqual({ 'digitalocean_droplet.web': 'replace', 'digitalocean_project.project': 'update' });
     expect(diff.resources[0]!.forcedBy).toEqual(['image']);
-    expect(diff.resources[1]!.changes).toEqual([expect.objectContaining({ name: 'resources', how: 'unknown', via: [{ address: 'digitalocean_droplet.web.urn', reason: expect.stringMatching(/^is replaced/) }] })]);
+    expect(diff.resources[1]!.changes).toEqual([expect.objectContaining({ name: 'resources', how: 'unknown', via: [{ address: 'digitalocean_droplet.web.urn', reason: expect.stringMatching(/^replaced/) }] })]);
     expect(attentionItems(diff)).toEqual([expect.stringMatching(/^\*\*DROPLET REPLACED\*\* `digitalocean_droplet.web`: forced by `image`$/)]);
   });
 
@@ -77,7 +77,7 @@ describe('GIVEN two small stacks WHEN diffed', () => {
     const diff = diffStacks(stack(), head);
     const droplet = diff.resources.find((r) => r.address === 'digitalocean_droplet.web')!;
     expect(droplet.action).toBe('replace');
-    expect(droplet.changes).toEqual([expect.objectContaining({ name: 'user_data', how: 'unknown', forcesReplacement: true, via: [{ address: 'data.cloudinit_config.boot.rendered', reason: 'is read again with changed arguments' }] })]);
+    expect(droplet.changes).toEqual([expect.objectContaining({ name: 'user_data', how: 'unknown', forcesReplacement: true, via: [{ address: 'data.cloudinit_config.boot.rendered', reason: 'read again with changed arguments' }] })]);
     expect(diff.data.map((d) => d.address)).toEqual(['data.cloudinit_config.boot']);
   });
 
@@ -153,5 +153,37 @@ describe('GIVEN two small stacks WHEN diffed', () => {
     const removed = diffStacks(stack(), undefined);
     expect(new Set(removed.resources.map((r) => r.action))).toEqual(new Set(['destroy']));
     expect(attentionItems(removed)).toEqual([expect.stringMatching(/^\*\*STATEFUL DATABASE CLUSTER \(PG\) DESTROYED\*\* .*every database on it is deleted/)]);
+  });
+});
+
+describe('what a reviewer learns about a cloud-init document', () => {
+  const doc = (files: Record<string, string>, extra = '') => ({
+    part: [{ filename: 'cloud-config.yaml', content: `#cloud-config\n${extra}packages: [nginx]\nwrite_files:\n${Object.entries(files).map(([p, c]) => `  - path: ${p}\n    content: "${c}"\n`).join('')}` }],
+  });
+
+  it('names the files written that changed, were added or removed, and other keys', () => {
+    const before = doc({ '/etc/app/app.env': 'A=1', '/etc/nginx/nginx.conf': 'x', '/etc/old': 'o' });
+    const after = { part: [{ filename: 'cloud-config.yaml', content: doc({ '/etc/app/app.env': 'A=2', '/etc/nginx/nginx.conf': 'x', '/etc/new': 'n' }).part[0]!.content.replace('[nginx]', '[nginx, git]') }] };
+    expect(cloudConfigChanges(before, after)).toEqual(['file /etc/app/app.env changed', 'file /etc/new added', 'file /etc/old removed', 'key packages changed']);
+  });
+
+  it('says so when only comments differ (a value written as a comment still changes the user data)', () => {
+    expect(cloudConfigChanges(doc({ '/a': '1' }, '# size c-8\n'), doc({ '/a': '1' }, '# size g-8vcpu-32gb\n'))).toEqual(['part cloud-config.yaml: comments or layout only']);
+  });
+
+  it('reads Terraform-escaped $${ as the literal ${ it becomes', () => {
+    expect(cloudConfigChanges(doc({ '/a': '$${HOME}' }), doc({ '/a': '$${HOME}' }))).toEqual([]);
+    expect(cloudConfigChanges(doc({ '/a': '$${HOME}' }), doc({ '/a': '$${USER}' }))).toEqual(['file /a changed']);
+  });
+});
+
+describe('the attention list', () => {
+  it('puts resources flagged for the same reason on one line, naming each', () => {
+    const three = (image: string) => stack((d) => {
+      for (const n of ['web', 'web2', 'web3']) d.resource.digitalocean_droplet![n] = { ...d.resource.digitalocean_droplet!.web!, image, name: n };
+    });
+    expect(attentionItems(diffStacks(three('debian-12-x64'), three('ubuntu-24-04-x64')))).toEqual([
+      '**3 DROPLETS REPLACED** `digitalocean_droplet.web`, `digitalocean_droplet.web2` and `digitalocean_droplet.web3`: forced by `image`',
+    ]);
   });
 });

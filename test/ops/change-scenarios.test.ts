@@ -61,9 +61,12 @@ describe('WHEN the droplets themselves change THEN every droplet is replaced, fl
       expect(d.action).toBe('replace');
       // user_data is the same `${data.cloudinit_config...rendered}` text: the change comes through the reference.
       expect(d.forcedBy).toEqual(['user_data']);
-      expect(d.changes.find((c) => c.name === 'user_data')).toMatchObject({ how: 'unknown', via: [{ address: expect.stringMatching(/^data\.cloudinit_config\..*\.rendered$/), reason: 'is read again with changed arguments' }] });
+      expect(d.changes.find((c) => c.name === 'user_data')).toMatchObject({ how: 'unknown', via: [{ address: expect.stringMatching(/^data\.cloudinit_config\..*\.rendered$/), reason: 'read again with changed arguments' }] });
     }
-    expect(attention.filter((a) => a.startsWith('**DROPLET REPLACED**'))).toHaveLength(dropletCount);
+    // One loud line names them all, with the cause once.
+    expect(attention.filter((a) => a.includes('DROPLET'))).toEqual([
+      expect.stringMatching(new RegExp(`^\\*\\*${dropletCount} DROPLETS REPLACED\\*\\* (\`digitalocean_droplet\\.fleet_droplet-\\d+_\\w+\`(, | and )?){${dropletCount}}: forced by \`user_data\` \\(unknown until apply: \`data\\.cloudinit_config\\.`)),
+    ]);
   };
 
   it('add one read replica: the replica is created (stateful, flagged) and the fleet rolls (its env file lists the replicas)', () => {
@@ -79,6 +82,8 @@ describe('WHEN the droplets themselves change THEN every droplet is replaced, fl
     const { diff, summary, attention } = report({ 'app.env': { RELEASE_MARKER: '2026-12-01' } });
     expect(summary).toBe(`production: ${dropletCount} droplets replaced; 1 project updated in place`);
     expectFleetReplaced(diff, attention);
+    // The reviewer learns why: the one file of the user data that changed.
+    expect(diff.data).toEqual([expect.objectContaining({ type: 'cloudinit_config', detail: ['file /etc/app/app.env changed'] })]);
   });
 
   it('new app release (a git app\'s gitRef moves to another commit)', () => {
@@ -113,7 +118,8 @@ describe('WHEN only settings around the fleet change THEN they update in place',
     const { diff, attention } = report({ 'loadBalancer.healthCheck.checkIntervalSeconds': 15 });
     expect(ofType(diff, 'digitalocean_loadbalancer')).toEqual([expect.objectContaining({ action: 'update', changes: [expect.objectContaining({ name: 'healthcheck', how: 'text' })] })]);
     expect(actionsOf(diff, 'digitalocean_droplet')).toEqual(['replace']);
-    expect(attention.filter((a) => a.startsWith('**DROPLET REPLACED**'))).toHaveLength(dropletCount);
+    expect(diff.data[0]!.detail).toEqual(expect.arrayContaining([expect.stringMatching(/^file \S*drain\S* changed$/)]));
+    expect(attention).toEqual([expect.stringMatching(new RegExp(`^\\*\\*${dropletCount} DROPLETS REPLACED\\*\\* `))]);
   });
 });
 
