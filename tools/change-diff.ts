@@ -176,7 +176,10 @@ export function diffStacks(base: TerraformDocument | undefined, head: TerraformD
       case 'none': return undefined;
       case 'create': return 'created (attributes known only after apply)';
       case 'replace': return 'replaced (attributes known only after apply)';
-      case 'read': return 'read again with changed arguments';
+      case 'read': {
+        const detail = target.type === 'cloudinit_config' ? cloudConfigChanges(counterpart(target.address)!.body, target.body) : [];
+        return `read again with changed arguments${detail.length ? ` (${detail.join(', ')})` : ''}`;
+      }
       case 'unknown': return 'changing, maybe replaced (not in the replacement table)';
       default: {
         if (ref.attribute === undefined) return 'updated';
@@ -257,7 +260,7 @@ function dedupe<T extends { address: string }>(items: T[]): T[] {
   return items.filter((i) => !seen.has(i.address) && seen.add(i.address));
 }
 
-const partName = (part: Body, i: number) => String(part.filename ?? `part ${i + 1}`);
+const partName = (part: Body, i: number) => String(part.filename ?? `#${i + 1}`);
 
 function rawContent(body: Body, name: string): string | undefined {
   const parts = Array.isArray(body.part) ? (body.part as Body[]) : [];

@@ -77,7 +77,7 @@ describe('GIVEN two small stacks WHEN diffed', () => {
     const diff = diffStacks(stack(), head);
     const droplet = diff.resources.find((r) => r.address === 'digitalocean_droplet.web')!;
     expect(droplet.action).toBe('replace');
-    expect(droplet.changes).toEqual([expect.objectContaining({ name: 'user_data', how: 'unknown', forcesReplacement: true, via: [{ address: 'data.cloudinit_config.boot.rendered', reason: 'read again with changed arguments' }] })]);
+    expect(droplet.changes).toEqual([expect.objectContaining({ name: 'user_data', how: 'unknown', forcesReplacement: true, via: [{ address: 'data.cloudinit_config.boot.rendered', reason: 'read again with changed arguments (part #1 changed)' }] })]);
     expect(diff.data.map((d) => d.address)).toEqual(['data.cloudinit_config.boot']);
   });
 
