@@ -15,8 +15,12 @@ if [ ! -f errored.tfstate ]; then
   echo "No errored.tfstate in $dir: Terraform saved the state it had (or the apply never started)."
   exit 0
 fi
-read -r bucket key endpoint < <(jq -r '.terraform.backend.s3 | "\(.bucket) \(.key) \(.endpoints.s3)"' cdk.tf.json)
-if [ -z "$bucket" ] || [ "$bucket" = null ]; then
+# node, not jq: the apply job sets up Node for the rollout gate anyway.
+read -r bucket key endpoint < <(node -e '
+  const s3 = JSON.parse(require("fs").readFileSync("cdk.tf.json", "utf8")).terraform?.backend?.s3;
+  console.log(s3 ? `${s3.bucket} ${s3.key} ${s3.endpoints?.s3}` : "");
+' || true)
+if [ -z "${bucket:-}" ]; then
   echo "::error::errored.tfstate exists but $dir/cdk.tf.json has no S3 backend; nowhere to save it."
   exit 1
 fi
@@ -26,8 +30,9 @@ for attempt in 1 2 3 4 5; do
     echo "::error::The apply could not save its state. errored.tfstate is at $dest: push it back (docs/operations.md, half-finished apply) before anything else runs against this environment."
     exit 0
   fi
-  echo "upload attempt $attempt failed; retrying in $((attempt * 10)) s"
-  sleep $((attempt * 10))
+  wait=$((attempt * ${SAVE_ERRORED_RETRY_SECONDS:-10}))
+  echo "upload attempt $attempt failed; retrying in $wait s"
+  sleep "$wait"
 done
 echo "::error::errored.tfstate could NOT be saved to $dest. The state of this apply is lost with this runner: stop deploys to this environment and follow docs/operations.md (half-finished apply, state lost)."
 exit 1
