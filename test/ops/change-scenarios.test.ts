@@ -45,6 +45,14 @@ describe('WHEN the fleet is scaled THEN the report shows droplet creates only: n
     expect(attention).toEqual([]);
   });
 
+  it('raise an autoscale pool\'s bounds: the pool\'s config updates in place; its droplet template is unchanged, so no member is rolled', () => {
+    const pool = (min: number, max: number) => ({ 'fleet.autoscale': { minInstances: min, maxInstances: max }, 'fleet.maxDroplets': 10 });
+    const { diff, summary, attention } = report(pool(3, 8), synthEnvironment(variant('production', pool(2, 6))));
+    expect(summary).toBe('production: nothing replaced; 1 droplet autoscale pool updated in place');
+    expect(ofType(diff, 'digitalocean_droplet_autoscale')[0]!.changes.map((c) => c.name)).toEqual(['config']);
+    expect(attention).toEqual([]);
+  });
+
   it('scale in by one (from a pinned count one higher): one droplet destroyed, none replaced', () => {
     const base = synthEnvironment(variant('production', { 'fleet.count': dropletCount + 1 }));
     const { diff, summary } = report({ 'fleet.count': dropletCount }, base);
