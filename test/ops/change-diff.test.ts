@@ -187,3 +187,22 @@ describe('the attention list', () => {
     ]);
   });
 });
+
+describe('an autoscale pool', () => {
+  const pool = (content: string, max: number): TerraformDocument => ({
+    resource: { digitalocean_droplet_autoscale: { pool: { name: 'p', config: [{ min_instances: 2, max_instances: max }], droplet_template: [{ size: 'c-8', region: 'nyc3', image: 'debian-12-x64', ssh_keys: ['k'], user_data: '${data.cloudinit_config.boot.rendered}' }] } } },
+    data: { cloudinit_config: { boot: { part: [{ filename: 'c.yaml', content }] } } },
+  });
+
+  it('updates in place when its bounds change, with nothing to flag', () => {
+    const diff = diffStacks(pool('#cloud-config\na: 1\n', 6), pool('#cloud-config\na: 1\n', 8));
+    expect(diff.resources).toEqual([expect.objectContaining({ action: 'update', changes: [expect.objectContaining({ name: 'config' })] })]);
+    expect(attentionItems(diff)).toEqual([]);
+  });
+
+  it('is flagged when its template changes through the user data: the pool rolls every member, time-gated', () => {
+    const diff = diffStacks(pool('#cloud-config\na: 1\n', 6), pool('#cloud-config\na: 2\n', 6));
+    expect(diff.resources).toEqual([expect.objectContaining({ action: 'update', changes: [expect.objectContaining({ name: 'droplet_template', how: 'unknown' })] })]);
+    expect(attentionItems(diff)).toEqual([expect.stringMatching(/^\*\*DROPLET AUTOSCALE POOL DROPLET_TEMPLATE CHANGES IN PLACE\*\* `digitalocean_droplet_autoscale.pool`: the pool rolls every member/)]);
+  });
+});
