@@ -2,8 +2,11 @@
  * `systemd-analyze verify` on app.service and on nginx.service with the rendered drop-in. It exits 0 on
  * unknown keys and only warns, so any stderr output fails the check.
  *
- * Path rewriting: the git app's ExecStart (/opt/app/venv/bin/gunicorn) exists only on a droplet after
- * its install script ran; verify requires an executable, so it is pointed at /usr/bin/gunicorn.
+ * Path rewriting: the git app's ExecStart (/opt/app/venv/bin/python3) exists only on a droplet after
+ * its install script ran; verify requires an executable, so it is pointed at /usr/bin/python3. The
+ * lifecycle scripts (/usr/local/sbin/droplet-*, app-release) are written into the temp dir and the units
+ * point there. All of a droplet's units are verified together, so an ordering cycle between them (which
+ * systemd would break at boot by dropping a job) fails the check.
  * nginx.service comes from the installed nginx package (as on the droplet); the drop-in sits in
  * nginx.service.d/ beside it in the temp dir, where verify loads drop-ins from.
  */
@@ -24,9 +27,32 @@ function verify(dir: string, ...units: string[]) {
 /** app.socket and app.service together: the service requires the socket, verify needs both beside each other. */
 function verifyAppService(unit: string, socket: string) {
   const dir = tempDir('systemd-app');
-  writeFileSync(path.join(dir, 'app.service'), unit.replace('ExecStart=/opt/app/venv/bin/gunicorn ', 'ExecStart=/usr/bin/gunicorn '));
+  writeFileSync(path.join(dir, 'app.service'), unit.replace('ExecStart=/opt/app/venv/bin/python3 ', 'ExecStart=/usr/bin/python3 '));
   writeFileSync(path.join(dir, 'app.socket'), socket);
   return verify(dir, 'app.socket', 'app.service');
+}
+
+const SCRIPTS = ['droplet-id', 'droplet-ready', 'droplet-drain', 'app-release'];
+
+/**
+ * Every unit a droplet gets, with its drop-ins, verified in one run: app.socket, app.service (+ release.conf),
+ * app-release.service, the droplet-* units and nginx.service (+ nofile.conf, drain.conf).
+ */
+function verifyDropletUnits(byName: Readonly<Record<string, string>>, edit: (name: string, text: string) => string = (_n, t) => t) {
+  const dir = tempDir('systemd-droplet');
+  const local = (name: string) => edit(name, byName[name]!).replaceAll('/usr/local/sbin/', `${dir}/`)
+    .replace('ExecStart=/opt/app/venv/bin/python3 ', 'ExecStart=/usr/bin/python3 ');
+  for (const script of SCRIPTS) if (byName[script]) writeFileSync(path.join(dir, script), byName[script]!, { mode: 0o755 });
+  const units = ['app.socket', 'app.service', 'app-release.service', 'droplet-id.service', 'droplet-ready.service', 'droplet-drain.service'].filter((u) => byName[u]);
+  for (const unit of units) writeFileSync(path.join(dir, unit), local(unit));
+  copyFileSync(NGINX_UNIT, path.join(dir, 'nginx.service'));
+  mkdirSync(path.join(dir, 'nginx.service.d'));
+  for (const dropIn of ['nofile.conf', 'drain.conf']) writeFileSync(path.join(dir, 'nginx.service.d', dropIn), local(dropIn));
+  if (byName['release.conf']) {
+    mkdirSync(path.join(dir, 'app.service.d'));
+    writeFileSync(path.join(dir, 'app.service.d', 'release.conf'), local('release.conf'));
+  }
+  return verify(dir, ...units, 'nginx.service');
 }
 
 function verifyNginxDropIn(dropIn: string) {
@@ -41,6 +67,13 @@ describe.each(allRendered())('systemd-analyze verify, $environment', ({ byName }
   it('app.socket and app.service have no warning', (ctx) => {
     requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
     const r = verifyAppService(byName['app.service']!, byName['app.socket']!);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('every unit of the droplet, with its drop-ins, has no warning and no ordering cycle', (ctx) => {
+    requireTools(ctx, 'systemd-analyze', NGINX_UNIT);
+    const r = verifyDropletUnits(byName);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
@@ -77,8 +110,28 @@ describe('systemd-analyze verify, broken renderings', () => {
 
   it('fails on an ExecStart that does not exist', (ctx) => {
     requireTools(ctx, 'systemd-analyze', '/usr/bin/gunicorn');
-    const r = verifyAppService(rewriteOnce(byName['app.service']!, 'ExecStart=/opt/app/venv/bin/gunicorn', 'ExecStart=/opt/app/venv/bin/gunicron'), byName['app.socket']!);
+    const r = verifyAppService(rewriteOnce(byName['app.service']!, 'ExecStart=/opt/app/venv/bin/python3', 'ExecStart=/opt/app/venv/bin/pyhton3'), byName['app.socket']!);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('Command /opt/app/venv/bin/gunicron is not executable: No such file or directory');
+    expect(r.stderr).toContain('Command /opt/app/venv/bin/pyhton3 is not executable: No such file or directory');
+  });
+
+  it('fails when Nginx is also ordered after the app (a cycle: at shutdown it must stop after Gunicorn)', (ctx) => {
+    requireTools(ctx, 'systemd-analyze', NGINX_UNIT);
+    const r = verifyDropletUnits(byName, (name, text) => (name === 'drain.conf' ? rewriteOnce(text, 'Before=app.service\n', 'Before=app.service\nAfter=app.service\n') : text));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/Found ordering cycle on (nginx|app)\.service\/start/);
+  });
+
+  it('fails on a misspelt key in a lifecycle unit', (ctx) => {
+    requireTools(ctx, 'systemd-analyze', NGINX_UNIT);
+    const r = verifyDropletUnits(byName, (name, text) => (name === 'droplet-drain.service' ? rewriteOnce(text, 'TimeoutStopSec=', 'TimeoutStopSecs=') : text));
+    expect(r.stderr).toMatch(/Unknown key 'TimeoutStopSecs' in section \[Service\], ignoring\./);
+  });
+
+  it('fails when a lifecycle script is missing', (ctx) => {
+    requireTools(ctx, 'systemd-analyze', NGINX_UNIT);
+    const r = verifyDropletUnits(byName, (name, text) => (name === 'droplet-ready.service' ? rewriteOnce(text, '/usr/local/sbin/droplet-ready', '/usr/local/sbin/droplet-redy') : text));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/droplet-redy is not executable: No such file or directory/);
   });
 });

@@ -5,7 +5,7 @@
  * test is skipped with the reason shown, so a laptop without nginx can still run the suite.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'vitest';
@@ -81,4 +81,19 @@ export function rewriteOnce(text: string, from: string, to: string): string {
   const at = text.indexOf(from);
   if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`expected ${JSON.stringify(from)} exactly once`);
   return text.slice(0, at) + to + text.slice(at + from.length);
+}
+
+/** Write an executable stand-in for a command (e.g. `cloud-init`, `systemctl`) into `dir`; returns `dir`. */
+export function fakeCommand(dir: string, name: string, script: string): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+  return dir;
+}
+
+/** Replace the value of a `NAME=...` line of a rendered shell script, exactly once. */
+export function setShellVariable(script: string, name: string, value: string): string {
+  const pattern = new RegExp(`^${name}=.*$`, 'm');
+  const match = pattern.exec(script);
+  if (!match || script.indexOf(match[0], match.index + 1) >= 0) throw new Error(`expected one ${name}= line`);
+  return script.replace(pattern, `${name}='${value.replace(/'/g, `'\\''`)}'`);
 }
