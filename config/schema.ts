@@ -84,6 +84,27 @@ const postgresVersion = z
     error: 'must be 16 or 17 (PostgreSQL major versions DigitalOcean offers; 14 reached end of life on 2026-11-12)',
   });
 
+/** Where a managed database forwards its logs (a provider resource newer than the prebuilt binding). */
+export const logSinkSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('rsyslog').describe('An rsyslog server (TLS by default).'),
+    name: z.string().min(1).max(64).describe('Name of the sink in DigitalOcean.'),
+    server: z.string().min(1).describe('Host name or IP of the rsyslog server.'),
+    port: z.number().int().min(1).max(65535),
+    tls: z.boolean().default(true),
+    format: z.enum(['rfc5424', 'rfc3164']).default('rfc5424'),
+  }),
+  z.strictObject({
+    kind: z.literal('opensearch').describe('An OpenSearch endpoint.'),
+    name: z.string().min(1).max(64).describe('Name of the sink in DigitalOcean.'),
+    endpoint: z.url({ protocol: /^https$/ }).describe('https://host:port of OpenSearch.'),
+    indexPrefix: z.string().min(1).describe('Prefix of the indices the logs go to.'),
+    indexDaysMax: z.number().int().min(1).optional().describe('Days an index is kept. @default DigitalOcean\'s'),
+  }),
+]);
+
+const PROVIDER_NOTE = 'Needs DigitalOcean provider 2.99.1 (the stack\'s provider constraint narrows to it).';
+
 export const postgresSchema = z.strictObject({
   version: postgresVersion.default('17').describe('PostgreSQL major version: 16 or 17, as a number or a string (14 reached end of life on 2026-11-12).'),
   sizeSlug: slug('database size').describe('Node size of the primary and standby nodes, e.g. db-s-4vcpu-8gb.'),
@@ -109,6 +130,14 @@ export const postgresSchema = z.strictObject({
     })
     .prefault({})
     .describe('When DigitalOcean may apply updates (UTC).'),
+  storageAutoscale: z
+    .strictObject({
+      thresholdPercent: z.number().int().min(1).max(99).optional().describe('Disk use (percent) that triggers growth. @default DigitalOcean\'s'),
+      incrementGib: z.number().int().min(10).multipleOf(10, 'must be a multiple of 10 (DigitalOcean adds storage in 10 GiB steps)').optional().describe('GiB added each time (at least 10, a multiple of 10). @default DigitalOcean\'s'),
+    })
+    .optional()
+    .describe(`Grow the disk before it fills (off when absent: each step adds cost that is not given back). ${PROVIDER_NOTE}`),
+  logSinks: z.array(logSinkSchema).max(10).default([]).describe(`Forward PostgreSQL logs (none by default). ${PROVIDER_NOTE}`),
 });
 
 export const cacheSchema = z.strictObject({
@@ -121,6 +150,9 @@ export const cacheSchema = z.strictObject({
     .default('allkeys_lru')
     .describe('What the cache drops when full; allkeys_lru suits cache-aside.'),
   ttlSeconds: z.number().int().min(1).max(86400).default(300).describe('Expiry of a cache-aside entry.'),
+  evictionVia: z.enum(['cluster', 'valkey-config']).default('cluster')
+    .describe(`Where evictionPolicy is set: the cluster's eviction_policy (default, every provider version) or the provider's Valkey config resource (valkey_maxmemory_policy). ${PROVIDER_NOTE}`),
+  logSinks: z.array(logSinkSchema).max(10).default([]).describe(`Forward Valkey logs (none by default). ${PROVIDER_NOTE}`),
 });
 
 const envVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name: A-Z, 0-9, _');

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import type { AppFleet } from './app-fleet.js';
 import { trustOnlyFleet } from './trusted-sources.js';
 import type { Network } from './network.js';
+import { DatabaseLogSink, ValkeyEvictionConfig, type EvictionPolicy, type LogSinkProps } from './provider-overrides.js';
 
 export interface CacheProps {
   /** Prefix of every resource name, e.g. `web-production`. */
@@ -13,7 +14,16 @@ export interface CacheProps {
   /** @default '8' */
   readonly version?: string;
   /** @default 'allkeys_lru' */
-  readonly evictionPolicy?: string;
+  readonly evictionPolicy?: EvictionPolicy;
+  /**
+   * Set the eviction policy on the cluster (`eviction_policy`, every provider version) or through the
+   * provider's Valkey config resource (`valkey_maxmemory_policy`, provider 2.99.1). Never both: two
+   * owners of one setting would undo each other on every apply.
+   * @default 'cluster'
+   */
+  readonly evictionVia?: 'cluster' | 'valkey-config';
+  /** Where the cluster forwards its logs (needs provider 2.99.1). @default - none */
+  readonly logSinks?: readonly LogSinkProps[];
   /** @default false */
   readonly preventDestroy?: boolean;
 }
@@ -34,10 +44,14 @@ export class Cache extends Construct {
       size: props.sizeSlug,
       region: props.region,
       nodeCount: 1,
-      evictionPolicy: props.evictionPolicy ?? 'allkeys_lru',
+      evictionPolicy: props.evictionVia === 'valkey-config' ? undefined : (props.evictionPolicy ?? 'allkeys_lru'),
       privateNetworkUuid: props.network.vpc.id,
       lifecycle: props.preventDestroy ? { preventDestroy: true } : undefined,
     });
+    if (props.evictionVia === 'valkey-config') {
+      new ValkeyEvictionConfig(this, 'eviction', { clusterId: this.cluster.id, evictionPolicy: props.evictionPolicy ?? 'allkeys_lru' });
+    }
+    (props.logSinks ?? []).forEach((sink, i) => new DatabaseLogSink(this, `log-sink-${i + 1}`, this.cluster.id, sink));
   }
 
   /** Trust only the fleet's tag. */

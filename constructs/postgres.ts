@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import type { AppFleet } from './app-fleet.js';
 import { trustOnlyFleet } from './trusted-sources.js';
 import type { Network } from './network.js';
+import { DatabaseLogSink, enableStorageAutoscale, type LogSinkProps, type StorageAutoscaleProps } from './provider-overrides.js';
 
 export interface ReadReplicaProps {
   readonly sizeSlug: string;
@@ -38,6 +39,10 @@ export interface PostgresProps {
    * @default false
    */
   readonly preventDestroy?: boolean;
+  /** Grow the disk before it fills (needs provider 2.99.1). @default - off */
+  readonly storageAutoscale?: StorageAutoscaleProps;
+  /** Where the cluster forwards its logs (needs provider 2.99.1). @default - none */
+  readonly logSinks?: readonly LogSinkProps[];
 }
 
 /** Managed PostgreSQL: primary (+ standby nodes), read-only replicas, the app's database, user and PgBouncer pool. */
@@ -63,6 +68,8 @@ export class Postgres extends Construct {
       maintenanceWindow: [props.maintenanceWindow ?? { day: 'sunday', hour: '04:00' }],
       lifecycle,
     });
+    if (props.storageAutoscale) enableStorageAutoscale(this.cluster, props.storageAutoscale);
+    (props.logSinks ?? []).forEach((sink, i) => new DatabaseLogSink(this, `log-sink-${i + 1}`, this.cluster.id, sink));
     const db = new databaseDb.DatabaseDb(this, 'database', { clusterId: this.cluster.id, name: this.databaseName, lifecycle });
     this.user = new databaseUser.DatabaseUser(this, 'user', { clusterId: this.cluster.id, name: props.userName ?? 'app', lifecycle });
     this.pool = new databaseConnectionPool.DatabaseConnectionPool(this, 'pool', {

@@ -8,11 +8,13 @@ import { dropletInputFor } from '../templates/droplet-input.js';
 import { AppFleet } from './app-fleet.js';
 import { Cache } from './cache.js';
 import { Dns } from './dns.js';
+import { ExampleGuard } from './example-guard.js';
 import { LoadBalancer } from './load-balancer.js';
 import { Monitoring } from './monitoring.js';
 import { Network } from './network.js';
 import { Postgres } from './postgres.js';
 import { Project } from './project.js';
+import { requireDigitalOceanProvider } from './provider-overrides.js';
 
 const PROJECT_ENVIRONMENT = { development: 'Development', staging: 'Staging', production: 'Production' } as const;
 
@@ -44,10 +46,14 @@ export class WebStack extends TerraformStack {
     const production = config.tier === 'production';
     // Credentials come from the environment at plan/apply time (DIGITALOCEAN_TOKEN); synth needs none.
     new provider.DigitaloceanProvider(this, 'digitalocean');
+    // The binding pins the provider it was generated from (2.71.0); admit every release up to the checked one.
+    requireDigitalOceanProvider(this);
     new cloudinitProvider.CloudinitProvider(this, 'cloudinit');
     // Older Terraform rejects use_lockfile (1.10+); a laptop or CI with another version stops at init.
     this.addOverride('terraform.required_version', TERRAFORM_REQUIRED_VERSION);
     this.useStateBackend(id, env);
+    // A shipped example synthesizes, but no plan or apply of it may reach an account.
+    if (config.example) new ExampleGuard(this, 'example-guard', { file: env.file });
 
     const common = { name: id, region: config.region };
     const network = new Network(this, 'network', { ...common, ipRange: config.vpc.ipRange });
@@ -63,6 +69,8 @@ export class WebStack extends TerraformStack {
       poolMode: config.postgres.pool.mode,
       poolSize: plan.database.pgbouncerPoolSize,
       maintenanceWindow: config.postgres.maintenanceWindow,
+      storageAutoscale: config.postgres.storageAutoscale,
+      logSinks: config.postgres.logSinks,
       preventDestroy: production,
     });
     this.cache = new Cache(this, 'cache', {
@@ -71,6 +79,8 @@ export class WebStack extends TerraformStack {
       sizeSlug: config.cache.sizeSlug,
       version: config.cache.version,
       evictionPolicy: config.cache.evictionPolicy,
+      evictionVia: config.cache.evictionVia,
+      logSinks: config.cache.logSinks,
       preventDestroy: production,
     });
 

@@ -55,7 +55,7 @@ const SCALARS = ['tier', 'region', 'vpc.ipRange', 'domain', 'fleet.sizeSlug', 'p
 const OBJECTS = ['vpc', 'fleet', 'loadBalancer', 'loadBalancer.healthCheck', 'postgres', 'postgres.pool', 'cache', 'alerts', 'capacity', 'state', 'app'];
 const LISTS = ['fleet.sshKeyFingerprints', 'fleet.adminSshCidrs', 'postgres.readReplicas', 'alerts.emails'];
 const REQUIRED = ['tier', 'region', 'vpc', 'vpc.ipRange', 'fleet', 'fleet.sizeSlug', 'fleet.sshKeyFingerprints', 'postgres', 'postgres.sizeSlug', 'cache', 'cache.sizeSlug', 'capacity', 'capacity.targetConcurrentRequests'];
-const KNOWN_KEYS = new Set(JSON.stringify(BASE).match(/"(\w+)":/g)!.map((k) => k.slice(1, -2)).concat(['$schema', 'dnsZone', 'image', 'autoscale', 'sizeUnit', 'responseTimeoutSeconds', 'unhealthyThreshold', 'path', 'version', 'databaseName', 'userName', 'size', 'engine', 'env', 'slackWebhooks', 'p95RequestSeconds', 'key', 'bucket']));
+const KNOWN_KEYS = new Set(JSON.stringify(BASE).match(/"(\w+)":/g)!.map((k) => k.slice(1, -2)).concat(['$schema', 'dnsZone', 'image', 'autoscale', 'sizeUnit', 'responseTimeoutSeconds', 'unhealthyThreshold', 'path', 'version', 'databaseName', 'userName', 'size', 'engine', 'env', 'slackWebhooks', 'p95RequestSeconds', 'key', 'bucket', 'example', 'storageAutoscale', 'logSinks', 'evictionVia']));
 
 const wrongScalar = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { minLength: 1, maxLength: 3 }), fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.integer(), { minKeys: 1, maxKeys: 2 }));
 const outOfRange = ([key, min, max, integer]: [string, number, number, boolean]) =>

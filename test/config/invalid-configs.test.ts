@@ -106,6 +106,12 @@ describe('invalid configs get their exact located message', () => {
       ['case.yaml:11:14 fleet.autoscale: conflicts with fleet.count: use a fixed count or an autoscale pool, not both']],
     ['fails when the demo app would be health-checked on a path it does not serve', withValue(['loadBalancer', 'healthCheck', 'path'], '/status'),
       ['case.yaml:15:11 loadBalancer.healthCheck.path: the demo app answers health checks on /healthz only, got /status; use /healthz, or app.source: git with an app that serves this path']],
+    ['fails when storage autoscale steps are not a multiple of 10 GiB', withValue(['postgres', 'storageAutoscale'], { incrementGib: 15 }),
+      ['case.yaml:20:37 postgres.storageAutoscale.incrementGib: must be a multiple of 10 (DigitalOcean adds storage in 10 GiB steps), got 15']],
+    ['fails when a log sink is of an unknown kind', withValue(['cache', 'logSinks'], [{ kind: 'syslog', name: 'logs', server: 'logs.acme-widgets.io', port: 514 }]),
+      ['case.yaml:22:23 cache.logSinks[0].kind: must be one of "rsyslog", "opensearch", got "syslog"']],
+    ['fails when the Valkey eviction is set through an unknown place', withValue(['cache', 'evictionVia'], 'redis-config'),
+      ['case.yaml:22:16 cache.evictionVia: must be one of "cluster", "valkey-config", got "redis-config"']],
     // Production rules
     ['fails when production has one droplet', withValue(['fleet', 'count'], 1),
       ['case.yaml:8:10 fleet.count: production needs at least 2 droplets, so one can be replaced or lost while the other serves']],
