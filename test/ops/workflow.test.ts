@@ -319,3 +319,33 @@ describe('GIVEN the pipeline on main: plan once per environment, apply exactly t
     expect(dependabot.updates.map((u) => u['package-ecosystem']).sort()).toEqual(['github-actions', 'npm']);
   });
 });
+
+describe('GIVEN the operations guide and the README', () => {
+  const ops = readFileSync(path.join(ROOT, 'docs/operations.md'), 'utf8');
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+
+  it('THEN the settings checklist names every secret, every main-only environment, and the production approval rules', () => {
+    const checklist = ops.slice(ops.indexOf('## Repository settings checklist'), ops.indexOf('## Runbook'));
+    for (const s of SECRETS) expect(checklist, s).toContain(`\`${s}\``);
+    for (const e of remoteStateEnvironments) expect(checklist).toMatch(new RegExp(`\`<env>-plan\` and \`<env>\`|\`${e}-plan\``));
+    expect(checklist).toMatch(/Selected branches and tags\* → `main`/);
+    expect(checklist).toMatch(/\*Required reviewers\*/);
+    expect(checklist).toMatch(/\*Prevent self-review\* on/);
+    expect(checklist).toMatch(/No repository or organization secrets/);
+  });
+
+  it('THEN the runbook has the exact commands for a stale lock, a half-finished apply and an earlier state version, with the checksum workaround', () => {
+    const runbook = ops.slice(ops.indexOf('## Runbook'), ops.indexOf('## Monitoring and alerts'));
+    expect(runbook).toContain('export AWS_REQUEST_CHECKSUM_CALCULATION=when_required AWS_RESPONSE_CHECKSUM_VALIDATION=when_required');
+    expect(runbook).toMatch(/### A stale lock[\s\S]*Lock Info: ID:[\s\S]*s3 s3 cp "s3:\/\/\$B\/\$K\.tflock" -[\s\S]*terraform force-unlock -force <ID>/);
+    expect(runbook).toMatch(/### A half-finished apply[\s\S]*s3 s3 cp "s3:\/\/\$B\/\$K\.errored-<run id>-<attempt>" errored\.tfstate[\s\S]*terraform state push errored\.tfstate/);
+    expect(runbook).toMatch(/### Restoring an earlier state version[\s\S]*s3api list-object-versions[\s\S]*--version-id <VersionId>[\s\S]*'\.serial = \$s \+ 1'[\s\S]*terraform state push restore\.tfstate/);
+    // The errored copy's name in the runbook is the one the save script writes.
+    expect(readFileSync(path.join(ROOT, '.github/scripts/save-errored-state.sh'), 'utf8')).toContain('dest="s3://$bucket/$key.errored-${GITHUB_RUN_ID:-local}-${GITHUB_RUN_ATTEMPT:-1}"');
+  });
+
+  it('THEN the README\'s laptop commands turn off the checksums Spaces may refuse', () => {
+    const deploy = readme.slice(readme.indexOf('## Deploy'), readme.indexOf('## Changing a live environment'));
+    expect(deploy).toContain('export AWS_REQUEST_CHECKSUM_CALCULATION=when_required AWS_RESPONSE_CHECKSUM_VALIDATION=when_required');
+  });
+});
