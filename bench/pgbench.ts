@@ -15,7 +15,8 @@
  *   npx tsx bench/pgbench.ts [--seconds 15] [--rows 1000000] [--clients 16] [--timeout-minutes 6]
  *
  * Writes bench/results/pgbench.{md,json}. Bounded: a global timeout stops the server; so do Ctrl-C and
- * every failure. Needs root (the server runs as the `postgres` user), PostgreSQL 15, pgbench, taskset.
+ * every failure. Needs root (the server runs as the `postgres` user), PostgreSQL 15, pgbench, taskset,
+ * redis-server and redis-benchmark (the cache row).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -213,12 +214,49 @@ function main(): Promise<void> {
         run('connect', 'one new connection per read (-C): new connections/s, no TLS', 'read.sql', 4, ['-C']),
       ];
       const version = psql('SHOW server_version').trim();
+      results.push(await cacheRun(serverCore, clientCore));
       writeResults(o, version, results);
     } finally {
       clearTimeout(timer);
       cleanup();
     }
   })();
+}
+
+/**
+ * The cache's per-core figure: a Redis-protocol server (Valkey's ancestor, the one Debian 12 ships) pinned to
+ * one core, redis-benchmark GET and SET with 200-byte values from the other core. Its command loop is one
+ * thread, so one core is what a node of any size gives it.
+ */
+async function cacheRun(serverCore: number, clientCore: number): Promise<RunResult> {
+  const port = await freePort();
+  const redis = spawn('taskset', ['-c', String(serverCore), 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 50 && spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() !== 'PONG'; i++) spawnSync('sleep', ['0.1']);
+    const pid = redis.pid!;
+    const cpu = () => {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      return (Number(v[11]) + Number(v[12])) / 100;
+    };
+    const before = cpu();
+    const started = Date.now();
+    const out = execFileSync('taskset', ['-c', String(clientCore), 'redis-benchmark', '-p', String(port), '-t', 'get,set', '-c', '50', '-n', '300000', '-d', '200', '-r', '100000', '--csv'], { encoding: 'utf8' });
+    const used = cpu() - before;
+    const seconds = (Date.now() - started) / 1000;
+    const version = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).split(' ')[2] ?? '';
+    const rps = [...out.matchAll(/^"(SET|GET)","([\d.]+)"/gm)].map((m) => Number(m[2]));
+    const ops = 2 * 300_000;
+    const r: RunResult = {
+      name: 'cache', what: `cache GET + SET, 200-byte values, 50 clients (redis-server ${version.replace('v=', '')})`, clients: 50, transactions: ops,
+      seconds: Math.round(seconds), tps: Math.round(rps.reduce((a, b) => a + b, 0) / Math.max(1, rps.length)), serverCpuSeconds: Math.round(used * 100) / 100,
+      perVcpu: Math.round(ops / used), serverCoreBusy: NaN, latencyMs: NaN,
+    };
+    console.log(`pgbench: cache: ${r.tps} ops/s, ${r.perVcpu} per server CPU second`);
+    return r;
+  } finally {
+    redis.kill('SIGKILL');
+  }
 }
 
 function uidOf(user: string): number {
@@ -235,7 +273,8 @@ function writeResults(o: Options, version: string, results: readonly RunResult[]
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   const n = (v: number) => v.toLocaleString('en-US');
   writeFileSync(path.join(RESULTS, 'pgbench.json'), `${JSON.stringify({ date, cpu, kernel, version, options: o, results }, null, 2)}\n`);
-  const rows = results.map((r) => `| ${r.name} | ${r.what} | ${r.clients} | ${n(r.tps)} | ${r.latencyMs} | ${r.serverCpuSeconds} | ${Math.round(r.serverCoreBusy * 100)}% | **${n(r.perVcpu)}** |`);
+  const pct = (v: number) => (Number.isNaN(v) ? '-' : `${Math.round(v * 100)}%`);
+  const rows = results.map((r) => `| ${r.name} | ${r.what} | ${r.clients} | ${n(r.tps)} | ${Number.isNaN(r.latencyMs) ? '-' : r.latencyMs} | ${r.serverCpuSeconds} | ${pct(r.serverCoreBusy)} | **${n(r.perVcpu)}** |`);
   writeFileSync(path.join(RESULTS, 'pgbench.md'), [
     '# PostgreSQL per-vCPU throughput (local estimate)',
     '',
@@ -253,10 +292,12 @@ function writeResults(o: Options, version: string, results: readonly RunResult[]
     '|---|---|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    'What the plan uses (config/plan/database.ts, `capacity.readQueriesPerSecondPerVcpu` and',
-    '`capacity.writeQueriesPerSecondPerVcpu` defaults): these figures rounded down. A managed node adds TLS, a',
-    'network round trip per query, PgBouncer and its own disks; it differs, so the plan calls them a local estimate.',
-    'Measure yours and set the two keys.',
+    'What the plan uses (`capacity.readQueriesPerSecondPerVcpu`, `capacity.writeQueriesPerSecondPerVcpu` and',
+    '`capacity.cacheOpsPerSecondPerNode` defaults in config/schema.ts; new connections/s in config/plan/database.ts):',
+    'these figures rounded down. A managed node adds TLS, a network round trip per query, PgBouncer and its own',
+    'disks; it differs, so the plan calls them a local estimate. Measure yours and set the keys.',
+    'The cache row: a Redis-protocol server pinned to one core; its command loop is one thread, so the plan counts',
+    'one core per cache node whatever its size.',
     '',
   ].join('\n'));
 }
