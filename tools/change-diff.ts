@@ -9,7 +9,7 @@
  * content changed), or an argument of a resource that itself changes. An argument that changes this way
  * and is ForceNew (tools/force-new.ts) replaces the resource; that propagates transitively.
  */
-import { parse } from 'yaml';
+import { cloudConfigChanges } from './cloud-config-diff.js';
 import { META_ARGUMENTS, REPLACEMENT_RULES } from './force-new.js';
 
 type Body = Record<string, unknown>;
@@ -89,6 +89,7 @@ function nodesOf(doc: TerraformDocument | undefined): Map<string, Node> {
   return nodes;
 }
 
+/** Structural equality of JSON values, ignoring cdktf's `//` metadata keys. */
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
@@ -215,6 +216,16 @@ export function diffStacks(base: TerraformDocument | undefined, head: TerraformD
         && (rule.forceNew.includes(name) || (textChanged && rule.forceNewIf?.[name]?.(old.body[name], node.body[name]) === true));
       changes.push({ name, how: textChanged ? 'text' : 'unknown', via: textChanged ? [] : dedupe(via), forcesReplacement: forceNew, meta });
     }
+    if (node.kind === 'data') {
+      // Terraform reads a data source at apply, not plan, when something it depends_on has changes: every
+      // attribute it returns is then unknown during plan (Terraform docs, "Data Sources", dependencies).
+      const deps = Array.isArray(node.body.depends_on) ? node.body.depends_on.map((d) => `\${${String(d).replace(/^\$\{(.*)\}$/s, '$1')}}`) : [];
+      const via = referencesIn(deps, known).flatMap((ref) => {
+        const action = statusOf(after.get(ref.address)!).action;
+        return ['create', 'replace', 'update', 'unknown'].includes(action) ? [{ address: ref.address, reason: `has changes (${action}), so the read waits until apply` }] : [];
+      });
+      if (via.length > 0) changes.push({ name: 'depends_on', how: 'unknown', via: dedupe(via), forcesReplacement: false, meta: false });
+    }
     const forcedBy = changes.filter((c) => c.forcesReplacement).map((c) => c.name);
     for (const trigger of node.kind === 'resource' ? triggerReferences(node.body, known) : []) {
       const target = statusOf(after.get(trigger.address)!);
@@ -258,59 +269,4 @@ export function diffStacks(base: TerraformDocument | undefined, head: TerraformD
 function dedupe<T extends { address: string }>(items: T[]): T[] {
   const seen = new Set<string>();
   return items.filter((i) => !seen.has(i.address) && seen.add(i.address));
-}
-
-const partName = (part: Body, i: number) => String(part.filename ?? `#${i + 1}`);
-
-function rawContent(body: Body, name: string): string | undefined {
-  const parts = Array.isArray(body.part) ? (body.part as Body[]) : [];
-  const i = parts.findIndex((part, index) => partName(part, index) === name);
-  return i < 0 ? undefined : String(parts[i]!.content ?? '');
-}
-
-/** The cloud-config documents of a `cloudinit_config` body, by part (filename or position). */
-function cloudConfigs(body: Body): Map<string, Body | string> {
-  const parts = Array.isArray(body.part) ? (body.part as Body[]) : [];
-  return new Map(parts.map((part, i) => {
-    const content = String(part.content ?? '');
-    let parsed: unknown;
-    try {
-      parsed = parse(content.replace(/([$%])\1\{/g, '$1{'));
-    } catch {
-      parsed = undefined;
-    }
-    return [partName(part, i), parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Body) : content];
-  }));
-}
-
-/**
- * What differs between two cloud-init documents, for a reviewer: the files written (`write_files` paths)
- * and the other cloud-config keys (packages, runcmd, ...). A part that is not YAML is "changed" as a whole.
- */
-export function cloudConfigChanges(before: Body, after: Body): string[] {
-  const a = cloudConfigs(before);
-  const b = cloudConfigs(after);
-  const found: string[] = [];
-  for (const name of [...new Set([...a.keys(), ...b.keys()])]) {
-    const x = a.get(name);
-    const y = b.get(name);
-    if (deepEqual(x, y)) {
-      if (rawContent(before, name) !== rawContent(after, name)) found.push(`part ${name}: comments or layout only`);
-      continue;
-    }
-    if (x === undefined || y === undefined || typeof x === 'string' || typeof y === 'string') {
-      found.push(`part ${name} ${x === undefined ? 'added' : y === undefined ? 'removed' : 'changed'}`);
-      continue;
-    }
-    const files = (doc: Body) => new Map((Array.isArray(doc.write_files) ? (doc.write_files as Body[]) : []).map((f) => [String(f.path), f]));
-    const fa = files(x);
-    const fb = files(y);
-    for (const path of [...new Set([...fa.keys(), ...fb.keys()])].sort()) {
-      if (!deepEqual(fa.get(path), fb.get(path))) found.push(`file ${path} ${!fa.has(path) ? 'added' : !fb.has(path) ? 'removed' : 'changed'}`);
-    }
-    for (const key of [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => k !== 'write_files').sort()) {
-      if (!deepEqual(x[key], y[key])) found.push(`key ${key} changed`);
-    }
-  }
-  return found;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cloudConfigChanges, diffStacks, interpolations, referencesIn, type TerraformDocument } from '../../tools/change-diff.js';
+import { diffStacks, interpolations, referencesIn, type TerraformDocument } from '../../tools/change-diff.js';
+import { cloudConfigChanges } from '../../tools/cloud-config-diff.js';
 import { attentionItems, summaryLine } from '../../tools/change-markdown.js';
 
 type Body = Record<string, unknown>;
@@ -100,6 +101,18 @@ describe('GIVEN two small stacks WHEN diffed', () => {
     const head = stack((d) => { d.resource.digitalocean_database_cluster!.db!.node_count = 2; });
     expect(actions(stack(), head)).toEqual({ 'digitalocean_database_cluster.db': 'update' });
     expect(attentionItems(diffStacks(stack(), head))).toEqual([expect.stringMatching(/^\*\*STATEFUL DATABASE CLUSTER \(PG\) UPDATED IN PLACE\*\* .*`node_count`/)]);
+  });
+
+  it('THEN a data source that depends_on a changing resource is read at apply, so what reads it is unknown', () => {
+    // Terraform defers the read: the droplet's user_data becomes unknown and replaces it.
+    const withDependency = (nodes: number) => stack((d) => {
+      d.data.cloudinit_config!.boot!.depends_on = ['digitalocean_database_cluster.db'];
+      d.resource.digitalocean_database_cluster!.db!.node_count = nodes;
+    });
+    const diff = diffStacks(withDependency(1), withDependency(2));
+    expect(actions(withDependency(1), withDependency(2))).toEqual({ 'digitalocean_database_cluster.db': 'update', 'digitalocean_droplet.web': 'replace', 'digitalocean_project.project': 'update' });
+    expect(diff.data[0]!.changes).toEqual([expect.objectContaining({ name: 'depends_on', how: 'unknown', via: [{ address: 'digitalocean_database_cluster.db', reason: 'has changes (update), so the read waits until apply' }] })]);
+    // Without the dependency the same node_count change leaves the droplet alone (see above).
   });
 
   it('THEN lifecycle, provisioner, depends_on and timeouts changes are updates, never replacements', () => {
