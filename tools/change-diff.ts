@@ -218,7 +218,8 @@ export function diffStacks(base: TerraformDocument | undefined, head: TerraformD
     }
     if (node.kind === 'data') {
       // Terraform reads a data source at apply, not plan, when something it depends_on has changes: every
-      // attribute it returns is then unknown during plan (Terraform docs, "Data Sources", dependencies).
+      // attribute it returns is then unknown during plan (Terraform's data source docs on depends_on, and the
+      // caveat added in hashicorp/terraform PR #27267).
       const deps = Array.isArray(node.body.depends_on) ? node.body.depends_on.map((d) => `\${${String(d).replace(/^\$\{(.*)\}$/s, '$1')}}`) : [];
       const via = referencesIn(deps, known).flatMap((ref) => {
         const action = statusOf(after.get(ref.address)!).action;
