@@ -18,7 +18,7 @@ export const CONNECTIONS_PER_WRK = 10_000;
 /** Connections per wrk process when a step ramps: smaller groups make a smoother ramp. */
 export const RAMP_GROUP_CONNECTIONS = 2_500;
 
-interface WrkReport {
+export interface WrkReport {
   durationUs: number;
   requests: number;
   bytes: number;

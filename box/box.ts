@@ -17,6 +17,7 @@ import { httpGet } from './http.js';
 import { run, waitFor } from './lib/proc.js';
 import { log, progress, type Run } from './lib/stages.js';
 import { applySysctl, createNetwork, NET, removeNetwork } from './network.js';
+import { removeFleetNetwork } from './fleet/network.js';
 import { ensureRootfs, missingFromImage, RUN_DIR, sizeMib } from './rootfs.js';
 import { startServices, type Services } from './services.js';
 import { inspectUserData, loadTarget, renderForBox } from './userdata.js';
@@ -34,7 +35,7 @@ export interface Box {
 const LOCK = '/run/do-web-box.lock';
 
 /** One box at a time on a machine: the names (namespaces, ports) are fixed. A stale lock is taken over. */
-function takeLock(): () => void {
+export function takeLock(): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(LOCK, 'wx');
@@ -50,8 +51,8 @@ function takeLock(): () => void {
   throw new Error(`could not take ${LOCK}`);
 }
 
-/** Stop what a killed earlier run left: its recorded processes, its overlay mount, its namespaces. */
-async function cleanStale(runDir: string): Promise<void> {
+/** Stop what a killed earlier run left: its recorded processes, its overlay mounts, its namespaces. */
+export async function cleanStale(runDir: string): Promise<void> {
   const pidsFile = join(runDir, 'pids.json');
   if (existsSync(pidsFile)) {
     const pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as { pid: number; comm: string }[];
@@ -74,8 +75,11 @@ async function cleanStale(runDir: string): Promise<void> {
       /* gone */
     }
   }
-  if (existsSync(join(runDir, 'merged'))) await run('umount', ['-l', join(runDir, 'merged')], { allowFailure: true, timeoutMs: 10_000 });
+  // The single droplet's overlay (runDir/merged) and the fleet's (runDir/droplets/<n>/merged).
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(`${runDir}/`));
+  for (const m of mounts.reverse()) await run('umount', ['-l', m], { allowFailure: true, timeoutMs: 10_000 });
   await removeNetwork();
+  await removeFleetNetwork();
   rmSync(runDir, { recursive: true, force: true });
 }
 

@@ -26,6 +26,14 @@ datasource_list: [ NoCloud, None ]
 network: {config: disabled}
 `;
 
+/** Where a droplet runs; the single-droplet box's defaults, or one of the fleet's (box/fleet/). */
+export interface DropletPlacement {
+  /** Container name (also its hostname before cloud-init sets one). @default 'dobox' */
+  readonly machine?: string;
+  /** Network namespace the container joins. @default the box's droplet namespace */
+  readonly netns?: string;
+}
+
 export class Droplet {
   private child: ChildProcess | undefined;
   private stopping = false;
@@ -33,7 +41,7 @@ export class Droplet {
   readonly merged: string;
   readonly consoleLog: string;
 
-  constructor(private readonly runDir: string, private readonly rootfs: string) {
+  constructor(private readonly runDir: string, private readonly rootfs: string, private readonly placement: DropletPlacement = {}) {
     this.merged = join(runDir, 'merged');
     this.consoleLog = join(runDir, 'console.log');
   }
@@ -63,8 +71,8 @@ export class Droplet {
     this.boots += 1;
     const out = openSync(this.consoleLog, 'a');
     const args = [
-      '-D', this.merged, '--boot', '--register=no', '--keep-unit', `--machine=${MACHINE}`,
-      `--network-namespace-path=${nsPath(NET.dropletNs)}`, '--console=pipe', '--link-journal=no', '--resolv-conf=off', '--timezone=off',
+      '-D', this.merged, '--boot', '--register=no', '--keep-unit', `--machine=${this.placement.machine ?? MACHINE}`,
+      `--network-namespace-path=${nsPath(this.placement.netns ?? NET.dropletNs)}`, '--console=pipe', '--link-journal=no', '--resolv-conf=off', '--timezone=off',
     ];
     const child = spawn('systemd-nspawn', args, { stdio: ['ignore', out, out], detached: true });
     this.child = child;
@@ -174,6 +182,41 @@ export class Droplet {
     const before = this.boots;
     await this.exec(['systemctl', 'reboot'], 10_000, true);
     await waitFor('the droplet to come back from its reboot', async () => (this.boots > before && this.pid() !== undefined ? true : undefined), timeoutMs, 200);
+  }
+
+  /**
+   * Shut down from inside (`systemctl poweroff`, as DigitalOcean's shutdown action does through ACPI), so the
+   * droplet's own stop sequence (its drain) runs; waits up to `graceMs` for the container to exit.
+   * Returns whether it exited within that time (the box then kills it, as a failed destroy would leave it).
+   */
+  async poweroff(graceMs: number): Promise<boolean> {
+    this.stopping = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null) return true;
+    await this.exec(['systemctl', 'poweroff'], 15_000, true).catch(() => undefined);
+    if (await waitExit(child, graceMs)) return true;
+    await this.stop(1000);
+    return false;
+  }
+
+  /** A hard crash: SIGKILL of the container's PID 1 ends its whole PID namespace at once, no shutdown runs. */
+  async kill(): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    const pid = this.pid();
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    if (child && !(await waitExit(child, 10_000))) await stopChild(child, 'SIGKILL', 5000);
+  }
+
+  /** Whether the container runs (nspawn has not exited). */
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** Power off: SIGTERM makes nspawn ask the container's systemd for an orderly shutdown. */

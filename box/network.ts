@@ -64,7 +64,7 @@ export async function createNetwork(): Promise<void> {
  * (ConditionPathIsReadWrite=/proc/sys); on a droplet it applies the file itself. fs.* keys are global to
  * the machine (as are a few net.* keys) and are reported, not applied: the box does not retune its host.
  */
-export async function applySysctl(settings: Record<string, string>): Promise<{ applied: string[]; skipped: string[] }> {
+export async function applySysctl(settings: Record<string, string>, ns: string = NET.dropletNs): Promise<{ applied: string[]; skipped: string[] }> {
   const applied: string[] = [];
   const skipped: string[] = [];
   for (const [k, v] of Object.entries(settings)) {
@@ -72,7 +72,7 @@ export async function applySysctl(settings: Record<string, string>): Promise<{ a
       skipped.push(`${k}=${v}`);
       continue;
     }
-    const r = await run('ip', ['netns', 'exec', NET.dropletNs, 'sysctl', '-q', '-w', `${k}=${v}`], { timeoutMs: 10_000, allowFailure: true });
+    const r = await run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `${k}=${v}`], { timeoutMs: 10_000, allowFailure: true });
     // Some net.* keys exist only in the machine's first namespace (net.core.netdev_max_backlog).
     if (r.code !== 0 && /cannot stat/.test(r.stderr)) skipped.push(`${k}=${v}`);
     else if (r.code !== 0) throw new Error(`sysctl ${k}=${v} in the droplet's namespace: ${r.stderr.trim()}`);

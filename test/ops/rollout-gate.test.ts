@@ -56,7 +56,7 @@ class StandInLb {
   private handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     this.hosts.push(req.headers.host ?? '');
     this.paths.push(req.url ?? '');
-    const sni = (req.socket as TLSSocket).servername;
+    const sni = (req.socket as TLSSocket & { servername?: unknown }).servername;
     if (typeof sni === 'string') this.sniNames.push(sni);
     const ids = this.rotation();
     const id = ids[this.next++ % ids.length]!;
