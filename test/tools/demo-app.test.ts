@@ -5,7 +5,12 @@
  * Two app instances: `up` sees every backend; `degraded` has a replica and a cache that refuse
  * connections, so its reads must fall back to the primary and skip the cache.
  * Path rewriting in gunicorn.conf.py: bind, chdir and worker_tmp_dir point into a temp dir (/run/app and
- * /opt/app exist only on the droplet). PostgreSQL runs as the `postgres` user when the test runs as root
+ * /opt/app exist only on the droplet).
+ *
+ * The release step runs first, as on a droplet before app.service: the rendered app-release script with the
+ * rendered release command (its `cd` into the temp dir holding demo_app.py) creates the schema; the app
+ * itself creates none. Further cases run app-release with a stand-in step that logs each run, to show it
+ * runs once per release id: twice in a row, two at once, and after a failure. PostgreSQL runs as the `postgres` user when the test runs as root
  * (it refuses to run as root). The real replica, nginx and systemd are the box's job (box/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,7 +21,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { dropletFiles } from '../../templates/droplet.js';
 import { dropletInput } from '../templates/fixtures.js';
-import { pythonHas, removeTempDirs, requireTools, run, tempDir } from './tools.js';
+import { pythonHas, removeTempDirs, requireTools, run, runAsync, tempDir } from './tools.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const TOOLS = [`${PG_BIN}/postgres`, 'redis-server', '/usr/bin/gunicorn', 'runuser'];
@@ -80,14 +85,40 @@ function runAsPostgres(cmd: string, args: string[]) {
   return process.getuid?.() === 0 ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args);
 }
 let pgData = '';
-let sockets: { up: string; degraded: string } | undefined;
+let pgAdmin: ((sql: string, database?: string) => string) | undefined;
+let sockets: { up: string; degraded: string; unreleased: string } | undefined;
+let primaryUrl = '';
+/** The rendered dev droplet files by base name, with the test's database. */
+let devFiles: Record<string, string> = {};
+
+/**
+ * Run the rendered app-release script as app-release.service does: the env file's variables, the release id
+ * file, and a step command (the rendered demo step moved to `workDir`, or a stand-in script).
+ */
+async function releaseStep(releaseId: string, command: { workDir: string } | { script: string }, databaseUrl = primaryUrl) {
+  const dir = tempDir('release');
+  writeFileSync(path.join(dir, 'app-release'), devFiles['app-release']!);
+  writeFileSync(path.join(dir, 'release-id'), `# the release\n${releaseId}\n`);
+  const commandFile = path.join(dir, 'release-command');
+  const text = 'workDir' in command
+    ? devFiles['release-command']!.replace("cd '/opt/app/demo'", `cd '${command.workDir}'`)
+    : `#!/bin/sh\n${command.script}\n`;
+  writeFileSync(commandFile, text, { mode: 0o755 });
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...parseEnvFile(devFiles['app.env']!), DATABASE_URL: databaseUrl, DATABASE_DIRECT_URL: databaseUrl };
+  return runAsync('/usr/bin/python3', [path.join(dir, 'app-release'), '--release-id-file', path.join(dir, 'release-id'), '--command', commandFile], { env, cwd: dir, timeoutMs: 30_000 });
+}
 
 /** Start one app instance from the dev environment's rendered files; returns its socket path. */
-async function startApp(name: string, connections: { databaseUrl: string; databaseReplicaUrls: string; redisUrl: string }, logs: string[]): Promise<string> {
+async function startApp(name: string, connections: { databaseUrl: string; databaseReplicaUrls: string; redisUrl: string }, logs: string[], release = false): Promise<string> {
   const dir = tempDir(`demo-${name}`);
   mkdirSync(path.join(dir, 'metrics'));
   const files = Object.fromEntries(dropletFiles(dropletInput('dev'), { ...connections, databaseDirectUrl: connections.databaseUrl }).map((f) => [path.basename(f.path), f.content]));
   writeFileSync(path.join(dir, 'demo_app.py'), files['demo_app.py']!);
+  if (release) {
+    // As on the droplet: app-release.service runs the demo's step before app.service starts.
+    const r = await releaseStep(files['release-id']!.trim().split('\n').pop()!, { workDir: dir }, connections.databaseUrl);
+    if (r.status !== 0) throw new Error(`the demo's release step failed:\n${r.stdout}${r.stderr}`);
+  }
   const socket = path.join(dir, 'gunicorn.sock');
   const conf = files['gunicorn.conf.py']!
     .replace(/^bind = .*$/m, `bind = ["unix:${socket}"]`)
@@ -121,12 +152,23 @@ beforeAll(async () => {
   const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   children.push(redis);
   const db = `postgresql://postgres@127.0.0.1:${pgPort}/postgres`;
+  primaryUrl = db;
+  pgAdmin = (sql, database = 'postgres') => {
+    const r = runAsPostgres(`${PG_BIN}/psql`, ['-h', pgDir, '-p', String(pgPort), '-d', database, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+    if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  // A second database that no release step ever ran on: the deep check must fail there.
+  pgAdmin('CREATE DATABASE unreleased');
+  devFiles = Object.fromEntries(dropletFiles(dropletInput('dev'), { databaseUrl: db, databaseDirectUrl: db, databaseReplicaUrls: '', redisUrl: '' }).map((f) => [path.basename(f.path), f.content]));
   const logs: string[] = [];
-  const [up, degraded] = await Promise.all([
-    startApp('up', { databaseUrl: db, databaseReplicaUrls: db, redisUrl: `redis://127.0.0.1:${redisPort}/0` }, logs),
+  const unreleasedDb = `postgresql://postgres@127.0.0.1:${pgPort}/unreleased`;
+  const up = await startApp('up', { databaseUrl: db, databaseReplicaUrls: db, redisUrl: `redis://127.0.0.1:${redisPort}/0` }, logs, true);
+  const [degraded, unreleased] = await Promise.all([
     startApp('degraded', { databaseUrl: db, databaseReplicaUrls: `postgresql://postgres@127.0.0.1:${deadPort}/postgres`, redisUrl: `redis://127.0.0.1:${deadPort}/0` }, []),
+    startApp('unreleased', { databaseUrl: unreleasedDb, databaseReplicaUrls: '', redisUrl: '' }, []),
   ]);
-  sockets = { up, degraded };
+  sockets = { up, degraded, unreleased };
 }, 60_000);
 
 afterAll(() => {
@@ -135,7 +177,7 @@ afterAll(() => {
   removeTempDirs();
 });
 
-function stack(ctx: TestContext): { up: string; degraded: string } {
+function stack(ctx: TestContext): { up: string; degraded: string; unreleased: string } {
   requireStack(ctx);
   if (!sockets) throw new Error('the demo stack did not start (see beforeAll)');
   return sockets;
@@ -203,5 +245,73 @@ describe('demo app under gunicorn (gevent)', () => {
     // Every /io request so far, whichever worker served it.
     const ioCount = Number(/^app_request_seconds_count\{route="io"\} ([\d.]+)$/m.exec(reply.body)?.[1]);
     expect(ioCount).toBeGreaterThanOrEqual(40);
+  });
+});
+
+describe('deep check (/readyz)', () => {
+  it('answers 200 once the release step has made the schema', async (ctx) => {
+    const reply = await request(stack(ctx).up, 'GET', '/readyz');
+    expect([reply.status, JSON.parse(reply.body)]).toEqual([200, { status: 'ready' }]);
+  });
+
+  it('answers 503 where no release step ran, while the shallow /healthz still answers 200', async (ctx) => {
+    const { unreleased } = stack(ctx);
+    expect((await request(unreleased, 'GET', '/readyz')).status).toBe(503);
+    expect((await request(unreleased, 'GET', '/healthz')).status).toBe(200);
+  });
+});
+
+describe('release step (app-release) against PostgreSQL', () => {
+  /** A stand-in step that logs each run to `log` and takes `seconds`; `exit` sets its status. */
+  const step = (log: string, seconds = 0, exit = 0) => ({ script: `echo "run $APP_RELEASE_ID" >>'${log}'\nsleep ${seconds}\nexit ${exit}` });
+  const runs = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []);
+
+  it('recorded the demo release (its step made the items table before the app started)', (ctx) => {
+    stack(ctx);
+    const id = devFiles['release-id']!.trim().split('\n').pop()!;
+    expect(pgAdmin!(`SELECT count(*) FROM platform_releases WHERE release_id = '${id}'`)).toBe('1');
+    expect(pgAdmin!("SELECT to_regclass('items') IS NOT NULL")).toBe('t');
+  });
+
+  it('runs the step once for two boots of the same release, one after the other', async (ctx) => {
+    stack(ctx);
+    const log = path.join(tempDir('release-twice'), 'runs.log');
+    const first = await releaseStep('release-twice', step(log));
+    const second = await releaseStep('release-twice', step(log));
+    expect([first.status, second.status]).toEqual([0, 0]);
+    expect(runs(log)).toEqual(['run release-twice']);
+    expect(first.stdout).toContain('app-release: release release-twice: step done in');
+    expect(second.stdout).toMatch(/app-release: release release-twice: step already ran on \S+ at .*; skipping/);
+  });
+
+  it('runs the step once for two droplets booting the same release at the same time', async (ctx) => {
+    stack(ctx);
+    const log = path.join(tempDir('release-race'), 'runs.log');
+    // The step takes 2 s: the second droplet waits on the lock, then finds the release recorded.
+    const [a, b] = await Promise.all([releaseStep('release-race', step(log, 2)), releaseStep('release-race', step(log, 2))]);
+    expect([a.status, b.status]).toEqual([0, 0]);
+    expect(runs(log)).toEqual(['run release-race']);
+    expect([a.stdout, b.stdout].filter((o) => o.includes('skipping'))).toHaveLength(1);
+    expect(Math.max(a.ms, b.ms)).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('fails, recording nothing, when the step fails; the next boot runs it again', async (ctx) => {
+    stack(ctx);
+    const log = path.join(tempDir('release-fail'), 'runs.log');
+    const failed = await releaseStep('release-fail', step(log, 0, 3));
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toContain('app-release: release release-fail: step failed (exit 3)');
+    expect(pgAdmin!("SELECT count(*) FROM platform_releases WHERE release_id = 'release-fail'")).toBe('0');
+    const retried = await releaseStep('release-fail', step(log));
+    expect(retried.status).toBe(0);
+    expect(runs(log)).toEqual(['run release-fail', 'run release-fail']);
+  });
+
+  it('fails with one clear line when the primary cannot be reached', async (ctx) => {
+    stack(ctx);
+    const r = await releaseStep('release-nodb', step('/dev/null'), 'postgresql://postgres@127.0.0.1:1/postgres');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^app-release: cannot connect to the primary: .*(refused|could not connect)/m);
+    expect(r.stderr).toBe('');
   });
 });

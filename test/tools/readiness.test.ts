@@ -15,29 +15,14 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { rendered } from '../templates/fixtures.js';
-import { fakeCommand, removeTempDirs, requireTools, rewriteOnce, setShellVariable, tempDir } from './tools.js';
+import { fakeCommand, removeTempDirs, requireTools, rewriteOnce, runAsync, setShellVariable, tempDir } from './tools.js';
 
 const SAMPLE_ID = '412345678';
 const { byName } = rendered('dev');
 
-interface Result { status: number | null; stdout: string; stderr: string; ms: number }
-
-/** Run a command without blocking the event loop (the stand-in app answers in this process). */
-function runAsync(command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(command, args, { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+/** `runAsync` with extra environment variables on top of this process's. */
+function runWith(command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 20_000) {
+  return runAsync(command, args, { env: { ...process.env, ...env }, timeoutMs });
 }
 
 async function freePort(): Promise<number> {
@@ -96,7 +81,7 @@ function dropletIdScript(dir: string, id: string) {
   script = setShellVariable(script, 'RUN_DIR', runDir);
   writeFileSync(path.join(dir, 'droplet-id'), script, { mode: 0o755 });
   const bin = fakeCommand(path.join(dir, 'bin'), 'cloud-init', `[ "$1 $2" = "query v1.instance_id" ] || { echo "unexpected: $*" >&2; exit 9; }\necho '${id}'`);
-  return { runDir, snippet: path.join(runDir, 'nginx-droplet-id.conf'), run: () => runAsync('sh', [path.join(dir, 'droplet-id')], { PATH: `${bin}:${process.env.PATH}` }) };
+  return { runDir, snippet: path.join(runDir, 'nginx-droplet-id.conf'), run: () => runWith('sh', [path.join(dir, 'droplet-id')], { PATH: `${bin}:${process.env.PATH}` }) };
 }
 
 describe('droplet-id', () => {
@@ -239,7 +224,7 @@ function drainScript(dir: string) {
   return {
     draining: path.join(runDir, 'draining'),
     calls: () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []),
-    run: (...args: string[]) => runAsync('sh', [path.join(dir, 'droplet-drain'), ...args], { PATH: `${bin}:${process.env.PATH}` }),
+    run: (...args: string[]) => runWith('sh', [path.join(dir, 'droplet-drain'), ...args], { PATH: `${bin}:${process.env.PATH}` }),
   };
 }
 
@@ -304,7 +289,7 @@ describe('droplet-ready', () => {
       `if [ "$unit" = app.service ] && [ ! -e '${activeFile}' ]; then echo activating; exit 3; fi`,
       'echo active',
     ].join('\n'));
-    return { app, ready: path.join(runDir, 'ready'), run: () => runAsync('sh', [path.join(dir, 'droplet-ready')], { PATH: `${bin}:${process.env.PATH}` }, 30_000) };
+    return { app, ready: path.join(runDir, 'ready'), run: () => runWith('sh', [path.join(dir, 'droplet-ready')], { PATH: `${bin}:${process.env.PATH}` }, 30_000) };
   }
 
   it('waits for the app, never touching its socket before it runs, then for a 2xx deep check, then creates the ready file', async (ctx) => {

@@ -4,7 +4,7 @@
  * Under CI=true a missing tool fails the test (the pipeline must install it: .ci/run); elsewhere the
  * test is skipped with the reason shown, so a laptop without nginx can still run the suite.
  */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,4 +96,27 @@ export function setShellVariable(script: string, name: string, value: string): s
   const match = pattern.exec(script);
   if (!match || script.indexOf(match[0], match.index + 1) >= 0) throw new Error(`expected one ${name}= line`);
   return script.replace(pattern, `${name}='${value.replace(/'/g, `'\\''`)}'`);
+}
+
+/** What `runAsync` returns: `run`'s result and how long the command took. */
+export interface TimedResult extends RunResult {
+  readonly ms: number;
+}
+
+/** Run a command without blocking the event loop (a server in this process may have to answer it). */
+export function runAsync(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<TimedResult> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr, ms: Date.now() - started });
+    });
+  });
 }
