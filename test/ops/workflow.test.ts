@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { environmentNames, loadEnvironments } from '../../config/load.js';
 import { TERRAFORM_REQUIRED_VERSION } from '../../constructs/web-stack.js';
+import { synthShipped } from '../support/synth.js';
 import {
   CLOUD_CREDENTIALS,
   evalForPullRequest,
@@ -302,6 +303,10 @@ describe('GIVEN the pipeline on main: plan once per environment, apply exactly t
     const setups = Object.values(workflow.jobs).flatMap(steps).filter((s) => s.uses?.startsWith('hashicorp/setup-terraform'));
     expect(setups.length).toBe(2 * remoteStateEnvironments.length + 1);
     for (const s of setups) expect(s.with).toEqual({ terraform_version: '${{ env.TERRAFORM_VERSION }}', terraform_wrapper: false });
+  });
+
+  it('THEN every synthesized stack states that required_version, so another Terraform stops at init', () => {
+    for (const name of environmentNames()) expect(synthShipped(name).terraform.required_version, name).toBe(TERRAFORM_REQUIRED_VERSION);
   });
 
   it('THEN the workflow runs a supported Node LTS, and package.json engines covers it and the Node 20 these tests run on', () => {
