@@ -62,8 +62,8 @@ function isStateful(r: ResourceChange): boolean {
 }
 
 /**
- * Lines that must be read first: stateful changes, droplet replacements and service-interrupting
- * in-place changes, types the table does not know. Resources flagged for the same reason share a line.
+ * Lines that must be read first: stateful changes, droplet replacements, other replacements and in-place
+ * changes that interrupt service, types the table does not know. Resources flagged for the same reason share a line.
  */
 export function attentionItems(diff: StackDiff): string[] {
   const groups = new Map<string, { title: string; plural: string; addresses: string[] }>();
@@ -95,6 +95,8 @@ function flag(r: ResourceChange, add: Flag): void {
     add(`STATEFUL ${upper(label)} ${verb}`, `STATEFUL ${upper(plural(label, 2))} ${verb}`, r.address, `${details(r)}${consequence}`);
   } else if (r.type === 'digitalocean_droplet' && r.action === 'replace') {
     add('DROPLET REPLACED', 'DROPLETS REPLACED', r.address, details(r));
+  } else if (r.action === 'replace' && REPLACEMENT_RULES[r.type]?.replaceNote) {
+    add(`${upper(label)} REPLACED`, `${upper(plural(label, 2))} REPLACED`, r.address, `${details(r)} (${REPLACEMENT_RULES[r.type]!.replaceNote})`);
   } else if (r.action === 'update' && r.type in NOTED_UPDATES) {
     for (const c of r.changes.filter((x) => NOTED_UPDATES[r.type]!.includes(x.name))) {
       const what = `${c.name.toUpperCase()} CHANGES IN PLACE`;

@@ -22,6 +22,8 @@ export interface ReplacementRule {
   readonly stateful?: boolean;
   /** For a stateful type: what a replacement or destroy loses. */
   readonly lossOnReplace?: string;
+  /** For a stateless type whose replacement interrupts service: what a reviewer should know. */
+  readonly replaceNote?: string;
   /** Where the flags were read: `path@commit` in the provider repository, or a documentation page. */
   readonly source: string;
 }
@@ -51,14 +53,17 @@ export const REPLACEMENT_RULES: Readonly<Record<string, ReplacementRule>> = {
   },
   digitalocean_loadbalancer: {
     forceNew: ['region', 'vpc_uuid', 'type', 'network', 'network_stack'],
+    replaceNote: 'a new load balancer with a new IP address: clients reach it only once DNS points there',
     source: at('digitalocean/loadbalancer/resource_loadbalancer.go', '032158d5f93d7ce285f9b045713b1ca787bb9b1b'),
   },
   digitalocean_certificate: {
     forceNew: ['name', 'private_key', 'leaf_certificate', 'certificate_chain', 'domains', 'type'],
+    replaceNote: 'a new certificate: the load balancer switches to it once it is issued',
     source: at('digitalocean/certificate/resource_certificate.go', '1b8d7f381ff33db2369a73dadb9c4fad6a6d8a2a'),
   },
   digitalocean_vpc: {
     forceNew: ['region', 'ip_range'],
+    replaceNote: 'a new private network: droplets, databases and the load balancer in it are replaced with it',
     source: at('digitalocean/vpc/resource_vpc.go', '7d41d7c41db44b282257391db96d3bdd898cce14'),
   },
   digitalocean_firewall: {
@@ -109,6 +114,7 @@ export const REPLACEMENT_RULES: Readonly<Record<string, ReplacementRule>> = {
   },
   digitalocean_record: {
     forceNew: ['type', 'domain'],
+    replaceNote: 'the record is deleted and created: the name does not resolve in between',
     source: at('digitalocean/domain/resource_record.go', '1531311cfb70a6bcb61e78c5b61e04489d2ef229'),
   },
   digitalocean_project: {

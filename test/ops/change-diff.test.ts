@@ -93,6 +93,7 @@ describe('GIVEN two small stacks WHEN diffed', () => {
     // Transitively: the replaced cluster changes private_uri, so the cloud-init document is read again too.
     expect(diffStacks(stack(), head).data.map((d) => d.address)).toEqual(['data.cloudinit_config.boot']);
     const items = attentionItems(diffStacks(stack(), head));
+    expect(items).toContainEqual(expect.stringMatching(/^\*\*VPC REPLACED\*\* `digitalocean_vpc.vpc`: forced by `ip_range` \(a new private network/));
     expect(items[0]).toMatch(/^\*\*STATEFUL DATABASE CLUSTER \(PG\) REPLACED\*\* `digitalocean_database_cluster.db`: forced by `private_network_uuid` \(unknown until apply: `digitalocean_vpc.vpc.id` is replaced.*\(every database on it is deleted/);
   });
 

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { diffStacks, type ResourceChange, type StackDiff, type TerraformDocument } from '../../tools/change-diff.js';
 import { attentionItems, summaryLine } from '../../tools/change-markdown.js';
+import { REPLACEMENT_RULES } from '../../tools/force-new.js';
 import { synthEnvironment, synthShipped, variant } from '../support/synth.js';
 
 const production = synthShipped('production');
@@ -17,6 +18,19 @@ function report(changes: Record<string, unknown>, base: TerraformDocument = prod
 const ofType = (diff: StackDiff, type: string, action?: string): ResourceChange[] =>
   diff.resources.filter((r) => r.type === type && (action === undefined || r.action === action));
 const actionsOf = (diff: StackDiff, type: string) => [...new Set(ofType(diff, type).map((r) => r.action))];
+
+describe('the replacement table', () => {
+  it('covers every resource type the stacks synthesize (a new type needs its ForceNew flags read first)', () => {
+    const stacks = [
+      ...['dev', 'staging', 'production'].map((name) => synthShipped(name)),
+      synthEnvironment(variant('production', { 'fleet.autoscale': { minInstances: 2, maxInstances: 6 }, 'fleet.maxDroplets': 10 })),
+      synthEnvironment(variant('production', { app: { source: 'git', gitUrl: 'https://example.com/acme/shop.git', gitRef: 'a'.repeat(40), wsgiModule: 'shop.wsgi:application' } })),
+    ];
+    const types = new Set(stacks.flatMap((json) => Object.keys(json.resource ?? {})));
+    expect([...types].filter((type) => !(type in REPLACEMENT_RULES))).toEqual([]);
+    expect(types.has('digitalocean_droplet_autoscale')).toBe(true);
+  });
+});
 
 describe('GIVEN production as deployed', () => {
   it('THEN the shipped config against itself has no changes', () => {
