@@ -179,7 +179,9 @@ export function diffStacks(base: TerraformDocument | undefined, head: TerraformD
       case 'replace': return 'replaced (attributes known only after apply)';
       case 'read': {
         const detail = target.type === 'cloudinit_config' ? cloudConfigChanges(counterpart(target.address)!.body, target.body) : [];
-        return `read again with changed arguments${detail.length ? ` (${detail.join(', ')})` : ''}`;
+        // A few names say why; the full list is in the report's data source section.
+        const shown = detail.length > 3 ? [...detail.slice(0, 3), `${detail.length - 3} more`] : detail;
+        return `read again with changed arguments${shown.length ? ` (${shown.join(', ')})` : ''}`;
       }
       case 'unknown': return 'changing, maybe replaced (not in the replacement table)';
       default: {
