@@ -30,7 +30,8 @@ try {
   const environments = loadEnvironments(selectedEnvironments(), configDir);
   const warnings = environments.flatMap((env) => env.warnings);
   // Placeholders outside production (or in a shipped example) do not stop synth, but must not go unseen.
-  if (warnings.length > 0) console.error(`Placeholder values (warnings here; errors in production unless its file is marked example: true):\n${warnings.map(formatProblem).join('\n')}\n`);
+  // stdout, not stderr: cdktf-cli prints a synth's stderr as "[ERROR]" lines, and these are not errors.
+  if (warnings.length > 0) console.log(`Placeholder values (warnings here; errors in production unless its file is marked example: true):\n${warnings.map(formatProblem).join('\n')}\n`);
   const app = new App();
   // Build every stack before writing anything, so an error leaves no half-written output.
   for (const env of environments) new WebStack(app, `web-${env.name}`, env);
