@@ -150,7 +150,16 @@ export function renderEnvironment(env: EnvironmentDiff): string {
     if (matching.length === 0) continue;
     const title = VERBS[action].replace(/^./, (c) => c.toUpperCase());
     lines.push(`### ${title} (${matching.length})`, '');
-    for (const r of matching) lines.push(`- \`${r.address}\` (${typeLabel(r.type, r.body)})${details(r)}`);
+    // Resources of one kind changing for the same reason share a line (a fleet of droplets, a set of alerts).
+    const lineOf = new Map<string, string[]>();
+    for (const r of matching) {
+      const key = `${typeLabel(r.type, r.body)}\u0000${details(r)}`;
+      lineOf.set(key, [...(lineOf.get(key) ?? []), `\`${r.address}\``]);
+    }
+    for (const [key, addresses] of lineOf) {
+      const [label, rest] = key.split('\u0000') as [string, string];
+      lines.push(`- ${joinWords(addresses)} (${addresses.length > 1 ? `${addresses.length} ${plural(label, addresses.length)}` : label})${rest}`);
+    }
     lines.push('');
   }
   if (diff.data.length > 0) {

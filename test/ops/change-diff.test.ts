@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { diffStacks, interpolations, referencesIn, type TerraformDocument } from '../../tools/change-diff.js';
 import { cloudConfigChanges } from '../../tools/cloud-config-diff.js';
-import { attentionItems, summaryLine } from '../../tools/change-markdown.js';
+import { attentionItems, renderEnvironment, summaryLine } from '../../tools/change-markdown.js';
 
 type Body = Record<string, unknown>;
 
@@ -196,9 +196,12 @@ describe('the attention list', () => {
     const three = (image: string) => stack((d) => {
       for (const n of ['web', 'web2', 'web3']) d.resource.digitalocean_droplet![n] = { ...d.resource.digitalocean_droplet!.web!, image, name: n };
     });
-    expect(attentionItems(diffStacks(three('debian-12-x64'), three('ubuntu-24-04-x64')))).toEqual([
+    const diff = diffStacks(three('debian-12-x64'), three('ubuntu-24-04-x64'));
+    expect(attentionItems(diff)).toEqual([
       '**3 DROPLETS REPLACED** `digitalocean_droplet.web`, `digitalocean_droplet.web2` and `digitalocean_droplet.web3`: forced by `image`',
     ]);
+    // The section lists them on one line too, each address named.
+    expect(renderEnvironment({ name: 'dev', diff })).toContain('### Replaced (3)\n\n- `digitalocean_droplet.web`, `digitalocean_droplet.web2` and `digitalocean_droplet.web3` (3 droplets): forced by `image`\n');
   });
 });
 
