@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs script without types; the test pins its behaviour.
+import { settingsProblems, workflowSecrets } from '../../.github/scripts/check-settings.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SUMMARY = path.join(ROOT, '.github/scripts/plan-summary.mjs');
@@ -179,5 +181,55 @@ describe('GIVEN a failed apply (save-errored-state.sh, with a stand-in `aws` tha
     expect(r.code).toBe(1);
     expect(aws.calls()).toHaveLength(5);
     expect(r.stdout).toMatch(/::error::errored\.tfstate could NOT be saved/);
+  });
+});
+
+describe('GIVEN the repository settings as the GitHub API reports them (check-settings.mjs)', () => {
+  const secrets = workflowSecrets(readFileSync(path.join(ROOT, '.github/workflows/infrastructure.yml'), 'utf8')) as string[];
+  const env = (name: string) => ({
+    environment: {
+      name,
+      can_admins_bypass: false,
+      deployment_branch_policy: { protected_branches: false, custom_branch_policies: true },
+      protection_rules: name === 'production' ? [{ type: 'required_reviewers', prevent_self_review: true, reviewers: [{ type: 'Team' }] }] : [{ type: 'branch_policy' }],
+    },
+    branchPolicies: [{ name: 'main', type: 'branch' }],
+    secrets: [...secrets],
+  });
+  const good = () => ({
+    environments: Object.fromEntries(['staging-plan', 'staging', 'production-plan', 'production'].map((n) => [n, env(n)])) as Record<string, ReturnType<typeof env> | null>,
+    repoSecrets: ['SOMETHING_ELSE'],
+  });
+  const problems = (data: ReturnType<typeof good>) => (settingsProblems(data, { reviewed: ['production'], secrets }) as string[]).join('\n');
+
+  it('WHEN everything is as the checklist says THEN there is no problem; the secrets are read from the workflow', () => {
+    expect(secrets).toEqual(['DIGITALOCEAN_TOKEN', 'NOTIFY_WEBHOOK_URL', 'PLAN_ENCRYPTION_KEY', 'SPACES_ACCESS_KEY_ID', 'SPACES_SECRET_ACCESS_KEY']);
+    expect(problems(good())).toBe('');
+  });
+
+  it('fails when a cloud credential is a repository secret, an environment is missing or open to other branches, or production can be self-approved', () => {
+    const data = good();
+    data.repoSecrets.push('DIGITALOCEAN_TOKEN');
+    data.environments['staging-plan'] = null;
+    data.environments.staging!.branchPolicies.push({ name: 'release/*', type: 'branch' });
+    data.environments['production-plan']!.environment.deployment_branch_policy = null as never;
+    (data.environments.production!.environment.protection_rules[0] as { prevent_self_review: boolean }).prevent_self_review = false;
+    data.environments.production!.environment.can_admins_bypass = true;
+    data.environments.production!.secrets = ['DIGITALOCEAN_TOKEN'];
+    expect(problems(data).split('\n')).toEqual([
+      'repository secret DIGITALOCEAN_TOKEN: a repository secret reaches every branch; keep it only in the environments',
+      'environment staging-plan: missing',
+      'environment staging: deployments must be limited to the branch main (Selected branches and tags -> main), found branch:main, branch:release/*',
+      'environment production-plan: deployments must be limited to the branch main (Selected branches and tags -> main), found all branches',
+      'environment production: administrators may bypass its rules; turn that off',
+      'environment production: turn on "Prevent self-review"',
+      'environment production: missing secrets PLAN_ENCRYPTION_KEY, SPACES_ACCESS_KEY_ID, SPACES_SECRET_ACCESS_KEY',
+    ]);
+  });
+
+  it('fails when production has no required reviewers', () => {
+    const data = good();
+    data.environments.production!.environment.protection_rules = [];
+    expect(problems(data)).toBe('environment production: needs required reviewers');
   });
 });
