@@ -160,10 +160,12 @@ const PLACEHOLDER_DOMAIN = /(^|\.)(example\.(com|net|org)|[^.]+\.(example|test|i
 const DOCUMENTATION_RANGES = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'];
 
 /**
- * The SSH key fingerprint of DigitalOcean's API reference examples ("SSH Keys" in the DigitalOcean API
- * documentation), which the shipped configs carry: no account holds that key.
+ * The SSH key of DigitalOcean's API reference examples (the `ssh_key_fingerprint` example and key ID 512189
+ * in the SSH Keys section of DigitalOcean's OpenAPI specification, github.com/digitalocean/openapi), which
+ * the shipped configs carry: no account holds that key.
  */
 export const DOCUMENTATION_SSH_FINGERPRINT = '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa';
+const DOCUMENTATION_SSH_KEYS = new Set([DOCUMENTATION_SSH_FINGERPRINT, '512189']);
 
 /** Bucket names of the examples (`example-tfstate`, `example-production-tfstate`). */
 const PLACEHOLDER_BUCKET = /(^|-)example(-|$)/;
@@ -186,8 +188,8 @@ export function checkPlaceholders(config: EnvironmentConfig): RuleIssue[] {
     add(['dnsZone'], `${config.dnsZone} is a documentation name (RFC 2606), not a zone in your DigitalOcean account. Set the zone that holds your domain`);
   }
   config.fleet.sshKeyFingerprints.forEach((fingerprint, i) => {
-    if (fingerprint === DOCUMENTATION_SSH_FINGERPRINT) {
-      add(['fleet', 'sshKeyFingerprints', i], `${fingerprint} is the example fingerprint of DigitalOcean's API documentation, not a key in your account. List yours with \`doctl compute ssh-key list\``);
+    if (DOCUMENTATION_SSH_KEYS.has(fingerprint)) {
+      add(['fleet', 'sshKeyFingerprints', i], `${fingerprint} is the example SSH key of DigitalOcean's API documentation, not a key in your account. List yours with \`doctl compute ssh-key list\``);
     }
   });
   config.fleet.adminSshCidrs.forEach((cidr, i) => {

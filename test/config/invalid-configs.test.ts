@@ -75,6 +75,34 @@ describe('GIVEN the base production config', () => {
   });
 });
 
+describe('GIVEN the base production config changed in a way each new rule allows WHEN loaded THEN it is valid', () => {
+  const load = (text: string) => {
+    const file = path.join(dir, 'case.yaml');
+    writeFileSync(file, text);
+    return loadEnvironmentFile(file);
+  };
+  it.each([
+    ['PostgreSQL 17 typed as a number', ['postgres', 'version'], 17, '17'],
+    ['PostgreSQL 16 typed as a number', ['postgres', 'version'], 16, '16'],
+    ['PostgreSQL 16 typed as a string', ['postgres', 'version'], '16', '16'],
+  ] as const)('%s', (_name, keyPath, value, version) => {
+    expect(load(withValue([...keyPath], value)).config.postgres.version).toBe(version);
+  });
+
+  it('a VPC range that is a network address', () => {
+    expect(load(withValue(['vpc', 'ipRange'], '10.30.16.0/20')).config.vpc.ipRange).toBe('10.30.16.0/20');
+  });
+
+  it('placeholders in a file marked example: true, as warnings', () => {
+    const env = load(`example: true\n${withValue(['domain'], 'example.com')}`);
+    expect(env.warnings.map((w) => w.key)).toEqual(['domain']);
+  });
+
+  it('an admin SSH range next to, not inside, a documentation range', () => {
+    expect(load(withValue(['fleet', 'adminSshCidrs'], ['203.0.114.0/24'])).warnings).toEqual([]);
+  });
+});
+
 describe('invalid configs get their exact located message', () => {
   const cases: [string, string, string[]][] = [
     // DigitalOcean's own limits
@@ -127,7 +155,9 @@ describe('invalid configs get their exact located message', () => {
     ['fails when production uses a subdomain of an example domain', withValue(['domain'], 'www.example.org'),
       ['case.yaml:5:9 domain: www.example.org is a documentation name (RFC 2606), not your site: no certificate can be issued for it. Set the name your site answers on. Production refuses placeholders']],
     ['fails when production uses the documentation SSH key', withValue(['fleet', 'sshKeyFingerprints'], ['3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa']),
-      ["case.yaml:9:25 fleet.sshKeyFingerprints[0]: 3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa is the example fingerprint of DigitalOcean's API documentation, not a key in your account. List yours with `doctl compute ssh-key list`. Production refuses placeholders"]],
+      ["case.yaml:9:25 fleet.sshKeyFingerprints[0]: 3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa is the example SSH key of DigitalOcean's API documentation, not a key in your account. List yours with `doctl compute ssh-key list`. Production refuses placeholders"]],
+    ['fails when production uses the documentation SSH key ID', withValue(['fleet', 'sshKeyFingerprints'], ['512189']),
+      ["case.yaml:9:25 fleet.sshKeyFingerprints[0]: 512189 is the example SSH key of DigitalOcean's API documentation, not a key in your account. List yours with `doctl compute ssh-key list`. Production refuses placeholders"]],
     ['fails when production alerts go to an example address', withValue(['alerts', 'emails'], ['ops@example.net']),
       ['case.yaml:26:13 alerts.emails[0]: ops@example.net is a documentation address (RFC 2606): nobody receives alerts there. Set a mailbox your team reads. Production refuses placeholders']],
     ['fails when production opens SSH from a documentation range', withValue(['fleet', 'adminSshCidrs'], ['203.0.113.0/24']),
