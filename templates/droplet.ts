@@ -83,7 +83,7 @@ const DEMO_PACKAGES = [
  * are Debian's (the versions the rendered files are tested against), seen through --system-site-packages.
  */
 const GIT_PACKAGES = [
-  'nginx', 'curl', 'git', 'python3-venv', 'gunicorn', 'python3-gevent', 'python3-psycopg2', 'python3-psycogreen',
+  'nginx', 'curl', 'git', 'python3-venv', 'python3-pip', 'gunicorn', 'python3-gevent', 'python3-psycopg2', 'python3-psycogreen',
 ] as const;
 
 const root = 'root:root';

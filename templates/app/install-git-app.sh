@@ -43,7 +43,9 @@ if [ ! -f "$SRC/$LOCK_FILE" ]; then
     echo "app-install: $LOCK_FILE not found in $GIT_URL at $COMMIT (app.requirementsFile: a lock file with hashes, e.g. pip-compile --generate-hashes)" >&2
     exit 1
 fi
-python3 -m venv --clear --system-site-packages "$VENV"
-"$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input --require-hashes --requirement "$SRC/$LOCK_FILE"
+# Debian's pip (seen through --system-site-packages) installs into the virtualenv: no pip copied into it
+# (ensurepip takes longer than the whole install).
+python3 -m venv --clear --system-site-packages --without-pip "$VENV"
+"$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check --no-input --require-hashes --requirement "$SRC/$LOCK_FILE"
 printf '%s\n' "$COMMIT" >"$RELEASE_ID_FILE"
 echo "app-install: release $COMMIT installed in $VENV"
