@@ -220,8 +220,12 @@ function judge(c: Change, load: LoadResult, out: Outcome): { target: string; met
   }
 }
 
+/** Loads running now: teardown (Ctrl-C, timeout) kills them. */
+const activeLoads = new Set<SteadyLoad>();
+
 async function runChange(fb: FleetBox, c: Change, o: Options, ioSeconds: number): Promise<ChangeResult> {
   const load = new SteadyLoad({ concurrency: o.concurrency, ioSeconds, postEvery: o.postEvery, maxSeconds: 900, scratchDir: fb.runDir, label: c.name });
+  activeLoads.add(load);
   const firstEvent = fb.fleet.events.length;
   log(`  ${c.name}: ${o.concurrency.toLocaleString('en-US')} connections through the LB, /io?seconds=${ioSeconds} with every ${o.postEvery}th request a POST /items`);
   await load.start();
@@ -243,6 +247,7 @@ async function runChange(fb: FleetBox, c: Change, o: Options, ioSeconds: number)
     throw err;
   }
   const res = await load.stop();
+  activeLoads.delete(load);
   const { target, met } = judge(c, res, outcome);
   const startSecond = Math.floor(t0 / 1000);
   const result: ChangeResult = {
@@ -252,7 +257,7 @@ async function runChange(fb: FleetBox, c: Change, o: Options, ioSeconds: number)
     events: fb.fleet.events.slice(firstEvent),
     failedSeconds: res.timeline.filter((x) => x.failed > 0).map((x) => ({ ...x, second: x.second - startSecond })),
   };
-  log(`    ${c.name}: ${res.requests.toLocaleString('en-US')} requests, ${res.failed.toLocaleString('en-US')} failed, p99 ${res.latencySeconds.p99.toFixed(2)} s, change ${changeSeconds.toFixed(1)} s; ${outcome.note}; target ${target}: ${met ? 'met' : 'MISSED'}`);
+  log(`    ${c.name}: ${res.requests.toLocaleString('en-US')} requests, ${fmtErrors(result)} failed, p99 ${res.latencySeconds.p99.toFixed(2)} s, change ${changeSeconds.toFixed(1)} s; ${outcome.note}; target ${target}: ${met ? 'met' : 'MISSED'}`);
   if (c.restore) await c.restore(fb, o);
   return result;
 }
@@ -329,6 +334,7 @@ async function main(argv: string[]): Promise<number> {
   r.boundBy(o.timeoutMinutes);
   let failedTargets = 0;
   const code = await r.execute(o.smoke ? 'fleet smoke' : 'fleet', async () => {
+    r.onTeardown('load (wrk)', async () => activeLoads.forEach((l) => l.kill()));
     const fb = await bootFleet(r, 'fleet', { count: o.count, bootDelaySeconds: o.bootDelaySeconds, gateIntervalSeconds: o.gateIntervalSeconds });
     const ioSeconds = o.ioSeconds ?? fb.env.config.capacity.p95RequestSeconds;
     const results: ChangeResult[] = [];

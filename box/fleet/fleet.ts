@@ -10,7 +10,7 @@
  * the packages. A drop-in makes cloud-init's final stage (where packages install and runcmd starts the app)
  * wait `bootDelaySeconds`, so a new droplet has the unhealthy window a real one has.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedEnvironment } from '../../config/load.js';
@@ -74,6 +74,7 @@ export class Fleet {
   private nextSlot = 1;
   private readonly t0 = Date.now();
   private readonly stops: Promise<unknown>[] = [];
+  private readonly gates = new Set<ChildProcess>();
 
   constructor(
     readonly env: LoadedEnvironment,
@@ -95,6 +96,8 @@ export class Fleet {
 
   /** LB lines worth keeping: a server going UP or DOWN (with HAProxy's reason). */
   onLbLine(line: string): void {
+    // A new server leaving maintenance: HAProxy says UP, but it has weight 0 until set DOWN (haproxy.ts).
+    if (/leaving .*maintenance/i.test(line)) return;
     const m = /Server \S+\/d(\d+) is (UP|DOWN|going DOWN|stopped)[^,]*(?:, reason: ([^,]+))?/.exec(line);
     if (m) this.event(`LB: droplet ${m[1]} is ${m[2]}${m[3] ? ` (${m[3].trim()})` : ''}`);
     else if (/\[(ALERT|WARNING)\]/.test(line) && !/Proxy .* started|Loading success|is DOWN|is UP/.test(line)) log(`  haproxy: ${line}`);
@@ -139,6 +142,7 @@ export class Fleet {
     (d as { createdAt: number }).createdAt = Number(this.now().toFixed(1));
     this.event(`droplet ${id} created (${label}) at ${address}: container running`);
     await this.lb.addServer(`d${id}`, address);
+    this.event(`droplet ${id} joined the LB: DOWN until ${this.env.config.loadBalancer.healthCheck.healthyThreshold} checks pass`);
     return d;
   }
 
@@ -148,6 +152,8 @@ export class Fleet {
     const args = ['netns', 'exec', FLEET_NET.loadNs, process.execPath, GATE_SCRIPT, '--url', this.opts.lbUrl, '--path', this.env.config.loadBalancer.healthCheck.path,
       '--droplet-id', d.id, '--passes', String(this.opts.gatePasses), '--interval-seconds', String(this.opts.gateIntervalSeconds), '--timeout-seconds', String(timeoutSeconds)];
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.gates.add(child);
+    child.on('exit', () => this.gates.delete(child));
     let last = '';
     const onData = (b: Buffer) => {
       for (const line of b.toString().split('\n').map((l) => l.trim()).filter(Boolean)) {
@@ -247,6 +253,7 @@ export class Fleet {
 
   /** Teardown: every droplet still there, quickly (no drain: the run is over). */
   async teardown(): Promise<void> {
+    for (const g of this.gates) killGroup(g, 'SIGKILL');
     await Promise.all([...this.live.values()].map(async (d) => {
       await d.droplet.stop(5000).catch(() => undefined);
       await d.droplet.unmount().catch(() => undefined);

@@ -5,9 +5,9 @@
  *
  * Membership works like a droplet tag on the LB: a droplet joins when it is created (the box adds it over
  * HAProxy's runtime API), DOWN until it passed `healthyThreshold` checks, and leaves when it is destroyed.
- * HAProxy 2.6 would start a server added at runtime as UP (it assumes a new server healthy and checks it
- * at once); the box sets it DOWN in the same runtime command, so no request reaches a droplet before it
- * passed its checks, as with DigitalOcean's LB, which sends only to droplets it found healthy.
+ * HAProxy 2.6 puts a server that leaves maintenance UP at once (it assumes it healthy and checks it); the
+ * box adds it with weight 0 and sets it DOWN before giving it weight, so no request reaches a droplet before
+ * it passed its checks, as with DigitalOcean's LB, which sends only to droplets it found healthy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
@@ -146,10 +146,12 @@ export class LoadBalancer {
 
   /** A droplet joins the LB: added, health checks on, DOWN until `healthyThreshold` checks pass. */
   async addServer(name: string, address: string): Promise<void> {
-    const added = await this.cli(`add server ${BACKEND}/${name} ${address}:80 ${serverCheckArgs(this.input.healthCheck)}`);
+    // Added with weight 0 (in maintenance, as every server added at runtime): leaving maintenance makes it UP,
+    // and weight 0 keeps requests off it until it is DOWN; weight 1 then, and only its checks bring it UP.
+    const added = await this.cli(`add server ${BACKEND}/${name} ${address}:80 ${serverCheckArgs(this.input.healthCheck)} weight 0`);
     if (!/New server registered/.test(added)) throw new Error(`HAProxy did not add ${name}: ${added.trim()}`);
-    // One command line: the server never serves between "enable" and "health down".
-    const out = await this.cli(`enable health ${BACKEND}/${name}; enable server ${BACKEND}/${name}; set server ${BACKEND}/${name} health down`);
+    const s = `${BACKEND}/${name}`;
+    const out = await this.cli(`enable health ${s}; enable server ${s}; set server ${s} health down; set weight ${s} 1`);
     if (out.trim()) throw new Error(`HAProxy did not enable ${name}: ${out.trim()}`);
   }
 
