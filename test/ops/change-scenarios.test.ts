@@ -23,7 +23,7 @@ describe('the replacement table', () => {
   it('covers every resource type the stacks synthesize (a new type needs its ForceNew flags read first)', () => {
     const stacks = [
       ...['dev', 'staging', 'production'].map((name) => synthShipped(name)),
-      synthEnvironment(variant('production', { 'fleet.autoscale': { minInstances: 2, maxInstances: 6 }, 'fleet.maxDroplets': 10 })),
+      synthEnvironment(variant('production', { 'fleet.autoscale': { minInstances: dropletCount, maxInstances: dropletCount + 2 }, 'fleet.maxDroplets': 10 })),
       synthEnvironment(variant('production', { app: { source: 'git', gitUrl: 'https://example.com/acme/shop.git', gitRef: 'a'.repeat(40), wsgiModule: 'shop.wsgi:application' } })),
     ];
     const types = new Set(stacks.flatMap((json) => Object.keys(json.resource ?? {})));
@@ -61,7 +61,8 @@ describe('WHEN the fleet is scaled THEN the report shows droplet creates only: n
 
   it('raise an autoscale pool\'s bounds: the pool\'s config updates in place; its droplet template is unchanged, so no member is rolled', () => {
     const pool = (min: number, max: number) => ({ 'fleet.autoscale': { minInstances: min, maxInstances: max }, 'fleet.maxDroplets': 10 });
-    const { diff, summary, attention } = report(pool(3, 8), synthEnvironment(variant('production', pool(2, 6))));
+    // The minimum must hold the target (the plan refuses less), so the bounds move up from the plan's count.
+    const { diff, summary, attention } = report(pool(dropletCount + 1, dropletCount + 4), synthEnvironment(variant('production', pool(dropletCount, dropletCount + 2))));
     expect(summary).toBe('production: nothing replaced; 1 droplet autoscale pool updated in place');
     expect(ofType(diff, 'digitalocean_droplet_autoscale')[0]!.changes.map((c) => c.name)).toEqual(['config']);
     expect(attention).toEqual([]);
