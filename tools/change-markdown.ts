@@ -1,8 +1,9 @@
 /**
  * The change report as Markdown: per environment a one-line summary, then what needs a person's
- * attention (droplet replacements and resizes, any change to a stateful resource, types the
- * replacement table does not know), then every resource created, replaced, updated in place or
- * destroyed, by Terraform address.
+ * attention (droplet replacements and in-place resizes, other replacements that interrupt service, any
+ * change to a stateful resource, types the replacement table does not know), then every resource
+ * created, replaced, updated in place or destroyed, by Terraform address, and the data sources read
+ * again. Resources of one kind that change for the same reason share a line.
  */
 import type { ArgumentChange, ResourceChange, StackDiff } from './change-diff.js';
 import { REPLACEMENT_RULES, typeLabel } from './force-new.js';
