@@ -14,7 +14,7 @@ export interface EnvironmentDiff {
   readonly diff: StackDiff;
 }
 
-const VERBS = { create: 'created', replace: 'replaced', update: 'updated in place', destroy: 'destroyed', unknown: 'changed (replacement unknown)' } as const;
+const VERBS = { create: 'created', replace: 'replaced', update: 'updated in place', destroy: 'destroyed', unknown: 'changed (replacement unknown: not in the table)' } as const;
 
 function plural(label: string, n: number): string {
   if (n === 1) return label;

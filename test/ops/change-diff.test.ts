@@ -136,7 +136,7 @@ describe('GIVEN two small stacks WHEN diffed', () => {
     const head = stack((d) => { d.resource.digitalocean_kubernetes_cluster = { k: { name: 'k', version: '1.31' } }; });
     const diff = diffStacks(base, head);
     expect(actions(base, head)).toEqual({ 'digitalocean_kubernetes_cluster.k': 'unknown' });
-    expect(summaryLine({ name: 'dev', diff })).toBe('dev: nothing replaced; 1 kubernetes cluster changed (replacement unknown)');
+    expect(summaryLine({ name: 'dev', diff })).toBe('dev: nothing replaced; 1 kubernetes cluster changed (replacement unknown: not in the table)');
     expect(attentionItems(diff)).toEqual([expect.stringMatching(/^\*\*CHANGED, REPLACEMENT UNKNOWN\*\* `digitalocean_kubernetes_cluster.k`: changes `version` \(`digitalocean_kubernetes_cluster` is not in the replacement table/)]);
   });
 
