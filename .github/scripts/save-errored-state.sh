@@ -15,7 +15,8 @@ if [ ! -f errored.tfstate ]; then
   echo "No errored.tfstate in $dir: Terraform saved the state it had (or the apply never started)."
   exit 0
 fi
-# node, not jq: the apply job sets up Node for the rollout gate anyway.
+# node, not jq: the apply job sets up Node for the rollout gate anyway. (The ${...} are JavaScript's.)
+# shellcheck disable=SC2016
 read -r bucket key endpoint < <(node -e '
   const s3 = JSON.parse(require("fs").readFileSync("cdk.tf.json", "utf8")).terraform?.backend?.s3;
   console.log(s3 ? `${s3.bucket} ${s3.key} ${s3.endpoints?.s3}` : "");
