@@ -2,11 +2,18 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { DROPLET_SIZES } from '../../config/catalog.js';
 import { ConfigError, loadEnvironmentFile } from '../../config/load.js';
 import { all, only, synthEnvironment } from '../support/synth.js';
+
+/** Every file a cloud-config writes, decoded (large ones are gz+b64 to fit DigitalOcean's 64 KiB), as one text. */
+function cloudConfigFiles(cloudConfig: string): string {
+  const doc = parse(cloudConfig) as { write_files: { content: string; encoding?: string }[] };
+  return doc.write_files.map((f) => (f.encoding === 'gz+b64' ? gunzipSync(Buffer.from(f.content, 'base64')).toString('utf8') : f.content)).join('\n');
+}
 
 const dir = mkdtempSync(path.join(tmpdir(), 'plan-prop-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,7 +58,7 @@ describe('property: the plan\'s numbers reach the stack and the rendered files',
         expect(only(json, 'digitalocean_loadbalancer').size_unit).toBe(plan.loadBalancer.sizeUnit);
         expect(all(json, 'digitalocean_droplet')).toHaveLength(plan.fleet.kind === 'droplets' ? plan.fleet.count : 0);
         expect(only(json, 'digitalocean_database_connection_pool').size).toBe(plan.database.pgbouncerPoolSize);
-        const userData = (Object.values(json.data.cloudinit_config!)[0]!.part as { content: string }[])[0]!.content;
+        const userData = cloudConfigFiles((Object.values(json.data.cloudinit_config!)[0]!.part as { content: string }[])[0]!.content);
         const t = plan.tuning;
         for (const line of [
           `workers = ${t.gunicorn.workers}`, `worker_connections = ${t.gunicorn.workerConnections}`, `backlog = ${t.gunicorn.backlog}`,

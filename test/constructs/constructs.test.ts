@@ -87,7 +87,7 @@ describe('AppFleet', () => {
   });
 
   it('GIVEN an autoscale pool WHEN synthesized THEN there are no fixed droplets and the pool has the template and tag', () => {
-    const json = synthEnvironment(variant('staging', { 'fleet.autoscale': { minInstances: 2, maxInstances: 6 } }));
+    const json = synthEnvironment(variant('staging', { 'fleet.autoscale': { minInstances: 2, maxInstances: 6 }, 'fleet.maxDroplets': 6 }));
     expect(all(json, 'digitalocean_droplet')).toHaveLength(0);
     expect(only(json, 'digitalocean_droplet_autoscale')).toMatchObject({
       config: { min_instances: 2, max_instances: 6, target_cpu_utilization: 0.6, cooldown_minutes: 5 },
@@ -182,7 +182,8 @@ describe('the env file and Terraform escaping', () => {
     for (const json of [production, dev]) {
       const text = JSON.stringify(json);
       const interpolations = [...text.matchAll(/(?<!\$)\$\{([^}]*)\}/g)].map((m) => m[1]!);
-      for (const expr of interpolations) expect(expr).toMatch(/^(tostring\()?(data\.)?(digitalocean|cloudinit)_[a-z_]+\.[\w-]+\.[a-z_]+\)?$/);
+      // Resource attributes, the gate's own droplet (self.id, in its provisioner) and the stack's locals.
+      for (const expr of interpolations) expect(expr).toMatch(/^(tostring\()?(data\.)?(digitalocean|cloudinit)_[a-z_]+\.[\w-]+\.[a-z_]+\)?$|^self\.id$|^!?local\.[a-z_]+$/);
     }
   });
 
