@@ -272,6 +272,18 @@ describe('GIVEN the pipeline on main: plan once per environment, apply exactly t
     expect(onDrift.map((s) => s.name)).toEqual(['Drift report (changed addresses) in the job summary', 'Notify (drift)', 'Drift fails the job, so the run shows red']);
   });
 
+  it('THEN each credential sits on the one step that uses it (the Spaces keys also on the errored-state save)', () => {
+    for (const [name, j] of Object.entries(workflow.jobs)) {
+      const holding = (secret: string) => steps(j).filter((s) => Object.values(s.env ?? {}).includes(`\${{ secrets.${secret} }}`)).map((s) => s.name);
+      if (holding('DIGITALOCEAN_TOKEN').length === 0) continue;
+      expect(holding('DIGITALOCEAN_TOKEN'), name).toEqual([expect.stringMatching(/^terraform (plan|apply)/)]);
+      const spaces = name.startsWith('apply-') ? [expect.stringMatching(/^terraform apply/), expect.stringMatching(/^Save errored\.tfstate/)] : [expect.stringMatching(/^terraform plan/)];
+      expect(holding('SPACES_ACCESS_KEY_ID'), name).toEqual(spaces);
+      expect(holding('SPACES_SECRET_ACCESS_KEY'), name).toEqual(spaces);
+      expect(holding('PLAN_ENCRYPTION_KEY').length, name).toBe(name === 'drift' ? 0 : 1);
+    }
+  });
+
   it('THEN jobs that hold credentials install without scripts and without a shared dependency cache', () => {
     for (const [name, j] of Object.entries(workflow.jobs).filter(([, x]) => steps(x).some(usesSecret))) {
       for (const s of steps(j).filter((x) => /npm ci/.test(x.run ?? ''))) expect(s.run, name).toMatch(/--ignore-scripts/);
