@@ -54,7 +54,7 @@ describe('the app', () => {
     writeFileSync(staging, readFileSync(staging, 'utf8').replace('region: nyc3', 'region: mars1'));
     const { outdir, code, stderr } = await synthApp({ WEB_CONFIG_DIR: configDir });
     expect(code).toBe(1);
-    expect(stderr).toMatch(/^Invalid configuration, nothing synthesized:\n.*staging\.yaml:4:9 region: must be one of "nyc1", .*got "mars1"$/m);
+    expect(stderr).toMatch(/^Invalid configuration, nothing synthesized:\n.*staging\.yaml:8:9 region: must be one of "nyc1", .*got "mars1"$/m);
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(readdirSync(outdir)).toEqual([]);
   });
