@@ -12,7 +12,7 @@ describe('state per environment', () => {
   it('GIVEN production (state on Spaces) WHEN synthesized THEN the S3 backend points at the region endpoint, with its own key and S3-native locking', () => {
     const backend = (synthShipped('production').terraform.backend as Record<string, Record<string, unknown>>).s3;
     expect(backend).toMatchObject({
-      bucket: 'example-tfstate',
+      bucket: 'example-production-tfstate',
       key: 'web-production/terraform.tfstate',
       endpoints: { s3: 'https://nyc3.digitaloceanspaces.com' },
       region: 'us-east-1',
