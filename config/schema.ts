@@ -143,7 +143,8 @@ export const postgresSchema = z.strictObject({
 export const cacheSchema = z.strictObject({
   engine: z.literal('valkey').default('valkey')
     .describe('Managed Valkey: DigitalOcean discontinued managed Redis on 2025-06-30; Valkey speaks the Redis protocol.'),
-  version: z.literal('8').default('8').describe('Valkey major version.'),
+  version: z.union([z.literal('8'), z.literal(8).transform(() => '8' as const)], { error: 'must be 8 (the Valkey major version DigitalOcean offers)' })
+    .default('8').describe('Valkey major version: 8, as a number or a string.'),
   sizeSlug: slug('database size').describe('Cache node size, e.g. db-s-1vcpu-2gb.'),
   evictionPolicy: z
     .enum(['noeviction', 'allkeys_lru', 'allkeys_random', 'volatile_lru', 'volatile_random', 'volatile_ttl'])

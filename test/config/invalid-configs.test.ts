@@ -89,6 +89,10 @@ describe('GIVEN the base production config changed in a way each new rule allows
     expect(load(withValue([...keyPath], value)).config.postgres.version).toBe(version);
   });
 
+  it('Valkey 8 typed as a number', () => {
+    expect(load(withValue(['cache', 'version'], 8)).config.cache.version).toBe('8');
+  });
+
   it('a VPC range that is a network address', () => {
     expect(load(withValue(['vpc', 'ipRange'], '10.30.16.0/20')).config.vpc.ipRange).toBe('10.30.16.0/20');
   });
@@ -124,6 +128,7 @@ describe('invalid configs get their exact located message', () => {
     ['fails when the PostgreSQL version is a number not on offer', withValue(['postgres', 'version'], 15), ['case.yaml:20:12 postgres.version: must be 16 or 17 (PostgreSQL major versions DigitalOcean offers; 14 reached end of life on 2026-11-12), got 15']],
     ['fails when the VPC range has host bits set, naming the network', withValue(['vpc', 'ipRange'], '10.30.0.5/20'),
       ['case.yaml:4:12 vpc.ipRange: must be a network address (no host bits set), got 10.30.0.5/20; the /20 network holding it is 10.30.0.0/20']],
+    ['fails when the Valkey version is not on offer', withValue(['cache', 'version'], 7), ['case.yaml:22:12 cache.version: must be 8 (the Valkey major version DigitalOcean offers), got 7']],
     ['fails when the cache engine is redis', withValue(['cache', 'engine'], 'redis'), ['case.yaml:22:11 cache.engine: must be "valkey", got "redis"']],
     ['fails when there are too many SSH CIDRs for one firewall', withValue(['fleet', 'adminSshCidrs'], Array.from({ length: 47 }, (_, i) => `198.51.${i}.0/24`)),
       ['case.yaml:11:18 fleet.adminSshCidrs: 47 CIDRs make 51 firewall rules; a DigitalOcean cloud firewall allows 50 (at most 46 CIDRs). Merge them into wider ranges or use a bastion']],
