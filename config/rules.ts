@@ -10,11 +10,14 @@ export interface RuleIssue {
   readonly message: string;
 }
 
-/** Cloud Firewall: at most 50 rules in total (FACTS.md). Ours: HTTP from the LB, one SSH rule per CIDR, 3 egress. */
+/** Cloud Firewall: at most 50 rules in total (DigitalOcean docs, "Cloud Firewalls Limits"). Ours: HTTP from the LB, one SSH rule per CIDR, 3 egress. */
 export const FIREWALL_MAX_RULES = 50;
 const FIREWALL_FIXED_RULES = 1 + 3;
 
-/** Standby nodes need a plan with at least 2 GiB of RAM (FACTS.md). */
+/**
+ * Standby nodes need a plan with at least 2 GiB of RAM: they can be added "with the exception of the smallest plan
+ * of single node clusters" (DigitalOcean docs, Managed Databases, docs.digitalocean.com/products/databases).
+ */
 const STANDBY_MIN_MEMORY_MIB = 2048;
 
 const list = (keys: readonly string[]) => keys.join(', ');

@@ -3,7 +3,7 @@
  *
  * Every key, its type, its default and its unit is stated here; `config/environment.schema.json` is
  * generated from it (`npm run schema`) so editors complete and check keys. Objects are strict: an
- * unknown key is an error, never silently ignored. Limits are DigitalOcean's own (shared/FACTS.md), so a
+ * unknown key is an error, never silently ignored. Limits are DigitalOcean's own (its product documentation and the provider's validators), so a
  * config that DigitalOcean would refuse at apply time is refused at synth time instead.
  */
 import { z } from 'zod';
@@ -51,7 +51,7 @@ export const autoscaleSchema = z.strictObject({
 export const fleetSchema = z.strictObject({
   sizeSlug: slug('droplet size').describe('Droplet size slug, e.g. c-16. Must be one of config/catalog.ts.'),
   image: z.enum(IMAGES).default('debian-12-x64').describe('Droplet image the templates are tested for.'),
-  count: z.number().int().min(1).max(100).optional()
+  count: z.number().int().min(1).max(1000).optional()
     .describe('Fixed number of droplets. Omit to use the count the capacity plan derives. Conflicts with autoscale.'),
   maxDroplets: z.number().int().min(1).max(1000).optional()
     .describe('The largest fleet this environment may reach (fixed count or autoscale maximum). Per-process database pools are planned for it, so scaling up to it never changes a running droplet. Omit for the autoscale maximum, or twice the count; production must state it.'),
@@ -196,12 +196,35 @@ export const capacitySchema = z.strictObject({
     .describe('Median time a request is in flight (Little\'s law turns concurrency into requests/s).'),
   p95RequestSeconds: z.number().positive().max(300).default(2)
     .describe('95th-percentile time in flight; sets proxy and worker timeouts.'),
-  readShare: z.number().min(0).max(1).default(0.8).describe('Share of database queries that are reads (replicas take them).'),
+  readShare: z.number().min(0).max(1).default(0.8)
+    .describe('Share of database queries that are reads: the cache, then the replicas, take them; the primary takes the writes. Default 0.8: an assumption (most web requests read); measure yours (pg_stat_statements).'),
+  queriesPerRequest: z.number().min(0).max(1000).default(1)
+    .describe('Database queries one request makes on average, reads and writes. Default 1: each of the demo app\'s data endpoints makes one (a read on /items/<id> and on a /cached/<id> miss, a write on POST /items); measure yours.'),
+  cacheHitRatio: z.number().min(0).max(0.999).default(0.8)
+    .describe('Share of reads the cache answers (cache-aside: a miss reads the database and writes the entry back). Default 0.8: an assumption; measure yours as keyspace_hits / (keyspace_hits + keyspace_misses) of Valkey INFO.'),
+  cacheEntryBytes: z.number().int().min(16).max(536_870_912).default(512)
+    .describe('Memory one cache entry takes: key, value and Valkey\'s per-key overhead. Default 512: an assumption for a small JSON object; the plan sizes the cache for misses/s x cache.ttlSeconds entries of this size.'),
+  readQueriesPerSecondPerVcpu: z.number().int().min(10).max(1_000_000).default(12_000)
+    .describe('Reads/s one database vCPU serves. Default: the demo app\'s replica read measured 12,444-12,609 per CPU second with pgbench on one core (bench/results/pgbench.md), rounded down: a local estimate, a managed node differs.'),
+  writeQueriesPerSecondPerVcpu: z.number().int().min(10).max(1_000_000).default(7_000)
+    .describe('Writes/s one database vCPU serves. Default: the demo app\'s INSERT measured 7,149-8,026 per CPU second with pgbench on one core, fsync on (bench/results/pgbench.md), rounded down: a local estimate.'),
+  cacheOpsPerSecondPerVcpu: z.number().int().min(100).max(10_000_000).default(80_000)
+    .describe('Cache operations/s one cache vCPU serves (a node counts at most 3). Default: GET/SET measured 88,757-95,000 per CPU second on one core (bench/results/pgbench.md), rounded down: a local estimate.'),
+  requestsPerTlsConnection: z.number().min(1).max(100_000).default(20)
+    .describe('Requests a client sends over one TLS connection to the load balancer before opening a new one; sets the new TLS connections/s the LB must accept (250 per node). Default 20: an assumption (a browser keeps one HTTP/2 connection for a page and its assets; an API client without keepalive makes 1); measure yours from the LB\'s metrics.'),
   requestsPerSecondPerVcpu: z.number().int().min(50).max(50_000).default(3000)
     .describe('Requests/s one vCPU serves through Nginx and Gunicorn at saturation. Default: the demo app measured 3,234-3,507 per core in the droplet box (bench/results/bench.md), rounded down; measure your app with npm run bench.'),
   maxOpenFilesPerProcess: z.number().int().min(4096).max(1_048_576).default(1_048_576)
     .describe('Most open files one process may have (fs.nr_open on the droplet); the plan adds processes rather than exceed it.'),
 });
+
+export const accountSchema = z
+  .strictObject({
+    dropletLimit: z.number().int().min(1).max(100_000).optional()
+      .describe('Droplets the DigitalOcean account (or team) may have at once; read yours with `doctl account get` (Droplet Limit). Set, the plan refuses a fleet that would pass it, replacements included. Unset, the plan assumes a new account\'s 5 and notes in its report when the fleet would need more. Ask DigitalOcean to raise it before the first apply. @default 5, not enforced (a new account\'s, per DigitalOcean\'s community answer "What does the \'Droplet Limit\' mean?"; DigitalOcean raises it after verification and on request: docs, Accounts, "Droplet and Volume Limit Increases")'),
+  })
+  .prefault({})
+  .describe('Limits of the DigitalOcean account the environment is deployed to.');
 
 export const stateSchema = z
   .discriminatedUnion('backend', [
@@ -243,6 +266,7 @@ export const environmentSchema = z.strictObject({
   app: appSchema,
   alerts: alertsSchema,
   capacity: capacitySchema,
+  account: accountSchema,
   state: stateSchema,
 });
 

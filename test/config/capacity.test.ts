@@ -18,7 +18,7 @@ function config(overrides: Record<string, unknown> = {}): EnvironmentConfig {
     vpc: { ipRange: '10.20.0.0/20' },
     fleet: { sizeSlug: 'c-8', sshKeyFingerprints: ['1234'] },
     postgres: { sizeSlug: 'db-s-4vcpu-8gb' },
-    cache: { sizeSlug: 'db-s-1vcpu-1gb' },
+    cache: { sizeSlug: 'db-s-4vcpu-8gb' },
     capacity: { targetConcurrentRequests: 10_000, typicalRequestSeconds: 1 },
     ...overrides,
   });
@@ -35,7 +35,7 @@ describe('formulas', () => {
     expect([1, 2, 3, 4096, 4097].map(nextPowerOfTwo)).toEqual([1, 2, 4, 4096, 8192]);
   });
 
-  it('gives managed PostgreSQL 25 connections per GiB minus 3 (FACTS.md figures)', () => {
+  it('gives managed PostgreSQL 25 connections per GiB minus 3 (DigitalOcean, How to Manage Connection Pools)', () => {
     expect(postgresConnectionLimit(dbSize('db-s-1vcpu-1gb'))).toBe(22);
     expect(postgresConnectionLimit(dbSize('db-s-2vcpu-4gb'))).toBe(97);
     expect(postgresConnectionLimit(dbSize('db-s-4vcpu-8gb'))).toBe(197);
@@ -60,6 +60,11 @@ describe('formulas', () => {
     expect(loadBalancerNodes(8000, 0).byConnections).toBe(1);
     expect(loadBalancerNodes(8001, 0).byConnections).toBe(2);
     expect(loadBalancerNodes(0, 8001).byRequests).toBe(2);
+  });
+
+  it('needs one more LB node just past 250 new TLS connections/s with headroom', () => {
+    expect(loadBalancerNodes(0, 0, 200).byTlsHandshakes).toBe(1);
+    expect(loadBalancerNodes(0, 0, 201).byTlsHandshakes).toBe(2);
   });
 });
 
@@ -150,7 +155,7 @@ describe('GIVEN a target and a droplet size', () => {
   });
 
   it('fails when session pooling needs more server connections than the pool has, by how much', () => {
-    const result = planCapacity('test', config({ postgres: { sizeSlug: 'db-s-1vcpu-1gb', pool: { mode: 'session' } } }));
+    const result = planCapacity('test', config({ postgres: { sizeSlug: 'db-s-1vcpu-1gb', pool: { mode: 'session' } }, capacity: { targetConcurrentRequests: 1_000, typicalRequestSeconds: 1 } }));
     expect(result).toMatchObject({ ok: false, issues: [{ path: ['postgres', 'pool', 'mode'], message: 'session pooling gives each of the fleet\'s 32 processes its own server connection: 480 needed, 17 in the pool (by 463). Use transaction pooling, fewer workers, or a larger postgres.sizeSlug' }] });
   });
 
@@ -202,6 +207,17 @@ function expectInvariants(p: Plan, cfg: EnvironmentConfig): void {
   expect(t.nginx.keepaliveTimeoutSeconds).toBeGreaterThan(cfg.loadBalancer.httpIdleTimeoutSeconds);
   expect(t.gunicorn.keepaliveSeconds).toBeGreaterThan(t.nginx.upstreamKeepaliveTimeoutSeconds);
   expect(p.cost.monthlyUsd).toBe(p.cost.lines.reduce((sum, l) => sum + l.monthlyUsd, 0));
+  expect(p.cost.range.maxMonthlyUsd).toBeGreaterThanOrEqual(p.cost.range.minMonthlyUsd);
+  // The data tier carries the target within the planned CPU share, and every connection total fits its limit.
+  expect(p.database.primary.cpuShare).toBeLessThanOrEqual(C.targetCpuUtilization);
+  expect(p.database.replicas.cpuShare).toBeLessThanOrEqual(C.targetCpuUtilization);
+  expect(p.database.pgbouncerPoolBusy).toBeLessThanOrEqual(p.database.pgbouncerPoolSize);
+  expect(p.cache.opsPerSecond).toBeLessThanOrEqual(p.cache.opsCapacity);
+  expect(p.cache.workingSetMib).toBeLessThanOrEqual(p.cache.availableMib);
+  expect(p.cache.connections).toBeLessThanOrEqual(p.cache.connectionLimit);
+  expect(p.loadBalancer.sizeUnit * C.lbNodeTlsHandshakesPerSecond).toBeGreaterThanOrEqual(p.loadBalancer.tlsHandshakesPerSecond);
+  if (p.limits.dropletLimitPinned) expect(p.limits.peakDroplets).toBeLessThanOrEqual(p.limits.dropletLimit);
+  else expect(p.limits.notes.length > 0).toBe(p.limits.peakDroplets > p.limits.dropletLimit);
 }
 
 describe('shipped environments', () => {
@@ -234,8 +250,12 @@ describe('property: random valid targets, sizes and profiles', () => {
           domain: 'example.com',
           fleet: { sizeSlug, sshKeyFingerprints: ['1234'] },
           loadBalancer: { httpIdleTimeoutSeconds: idle },
-          postgres: { sizeSlug: 'db-s-16vcpu-64gb', standbyNodes: 1 },
-          capacity: { targetConcurrentRequests: target, typicalRequestSeconds: typical, p95RequestSeconds: typical * 4, maxOpenFilesPerProcess: maxOpen },
+          postgres: { sizeSlug: 'db-s-16vcpu-64gb', standbyNodes: 1, readReplicas: [{ sizeSlug: 'db-s-16vcpu-64gb' }, { sizeSlug: 'db-s-16vcpu-64gb' }] },
+          cache: { sizeSlug: 'db-s-16vcpu-64gb' },
+          capacity: {
+            targetConcurrentRequests: target, typicalRequestSeconds: typical, p95RequestSeconds: typical * 4, maxOpenFilesPerProcess: maxOpen,
+            cacheOpsPerSecondPerVcpu: 200_000,
+          },
         });
         const result = planCapacity('prop', cfg);
         if (result.ok) {

@@ -1,0 +1,266 @@
+/**
+ * One droplet: what it holds (its CPU and memory bounds) and every tuning its files carry. A droplet is tuned
+ * for its own full capacity from its size and the request profile only, never from the target, the count or
+ * the fleet's bounds, so scaling never changes a running droplet's user data.
+ */
+import type { DropletSize } from '../catalog.js';
+import type { EnvironmentConfig } from '../schema.js';
+import { nextPowerOfTwo, SHARED_CONSTANTS } from './shared.js';
+
+export const DROPLET_CONSTANTS = {
+  /** Shared-CPU (s-*) droplets are burstable; count them at half a dedicated vCPU. */
+  sharedCpuFactor: 0.5,
+  /** Gevent workers per vCPU: one busy event loop per core, one more to cover C calls that block the loop. */
+  gunicornWorkersPerVcpu: 2,
+  /** File descriptors a Gunicorn worker holds besides client sockets: DB and cache pools, logs, the app. */
+  gunicornFdReserve: 1024,
+  /** Nginx file descriptors besides connections: log files, static files in flight, temp files. */
+  nginxFdReserve: 1024,
+  /** Idle client connections an Nginx worker keeps besides in-flight ones (LB backend keepalive). */
+  nginxIdleConnectionMargin: 512,
+  /** Idle keepalive connections to Gunicorn cached per Nginx worker (unix socket: cheap to reopen). */
+  nginxUpstreamKeepalive: 64,
+  /** Smallest accept queue we configure; the Linux default 4096 (5.4+) is the floor. */
+  minListenBacklog: 4096,
+  /** Largest accept queue we configure: Nginx and Gunicorn pass it to listen(2), which the kernel caps at somaxconn. */
+  maxListenBacklog: 65_535,
+  /**
+   * Memory per in-flight request, KiB: 25 measured as process memory (Nginx + Gunicorn PSS over idle) at
+   * 50,000 in flight in the droplet box (bench/results/bench.md, 2026-11-24), plus 23 for the kernel
+   * socket buffers of a real network (loopback in the box showed none): two sockets per request.
+   */
+  requestMemoryKib: 48,
+  /** Resident memory of one Gunicorn gevent worker with the app, SQLAlchemy and redis loaded, MiB. */
+  gunicornWorkerMib: 80,
+  nginxWorkerMib: 8,
+  /** Kernel, systemd, journald, do-agent, sshd, MiB. */
+  osReserveMib: 512,
+  /** Plan memory up to this share of RAM; the rest is page cache and slack. */
+  memoryBudgetShare: 0.8,
+  /** SQLAlchemy client connections per process to the primary's PgBouncer (transaction pooling multiplexes them). */
+  primaryPoolPerProcess: 5,
+  primaryOverflowPerProcess: 10,
+  /** Of a process's replica connections, this share stays open; the rest are overflow opened under bursts. */
+  replicaPoolShare: 1 / 3,
+  /** Recycle DB connections hourly so failovers and PgBouncer restarts are picked up. */
+  poolRecycleSeconds: 3600,
+  /** Restart each Gunicorn worker about once an hour at design load (bounds slow leaks without churn). */
+  workerRecycleSeconds: 3600,
+  /** Gunicorn's heartbeat timeout: a worker whose event loop is blocked this long is killed. */
+  gunicornTimeoutSeconds: 30,
+  /** Nginx closes idle client connections this long after the LB would (the LB must close first). */
+  keepaliveBeyondLbSeconds: 5,
+  /** Nginx -> Gunicorn idle keepalive; Gunicorn keeps connections longer so Nginx always closes first. */
+  upstreamKeepaliveTimeoutSeconds: 60,
+  /** Nginx gives up connecting to Gunicorn's unix socket after this long: a local socket answers at once or not at all. */
+  proxyConnectTimeoutSeconds: 5,
+  /** Request bodies up to this size stay in memory; larger ones spool to disk (the recipe's 10M x 50k clients would need 500 GB). */
+  clientBodyBufferKib: 16,
+  clientMaxBodyMib: 10,
+  /** Requests in flight when the LB stops sending finish within this many p95 times (Gunicorn's graceful_timeout). */
+  drainRequestP95Multiple: 2,
+  minDrainRequestSeconds: 5,
+  /** Nginx's own stop after Gunicorn has finished: its connections are idle by then. */
+  nginxStopSeconds: 10,
+} as const;
+
+const C = { ...SHARED_CONSTANTS, ...DROPLET_CONSTANTS };
+
+/** Every tuning a droplet's files carry. Templates copy these numbers; they derive none. */
+export interface DropletTuning {
+  /** Concurrent requests this droplet is tuned to hold (its design load with headroom). */
+  readonly concurrentRequests: number;
+  readonly gunicorn: {
+    readonly workers: number;
+    readonly workerConnections: number;
+    readonly backlog: number;
+    readonly keepaliveSeconds: number;
+    readonly timeoutSeconds: number;
+    readonly gracefulTimeoutSeconds: number;
+    /** systemd's TimeoutStopSec: the drain, plus time for the master to reap its workers. */
+    readonly stopTimeoutSeconds: number;
+    readonly maxRequests: number;
+    readonly maxRequestsJitter: number;
+    /** LimitNOFILE of the app's systemd unit and the app user's limits.d nofile. */
+    readonly nofile: number;
+  };
+  readonly nginx: {
+    readonly workerProcesses: number;
+    readonly workerConnections: number;
+    readonly workerRlimitNofile: number;
+    /** LimitNOFILE of the nginx.service drop-in (the master raises workers to workerRlimitNofile). */
+    readonly nofile: number;
+    readonly listenBacklog: number;
+    readonly keepaliveTimeoutSeconds: number;
+    readonly upstreamKeepalive: number;
+    readonly upstreamKeepaliveTimeoutSeconds: number;
+    readonly proxyConnectTimeoutSeconds: number;
+    readonly proxyReadTimeoutSeconds: number;
+    readonly proxySendTimeoutSeconds: number;
+    readonly clientBodyBufferKib: number;
+    readonly clientMaxBodyMib: number;
+  };
+  /** Kernel settings for /etc/sysctl.d; keys are sysctl names. */
+  readonly sysctl: Readonly<Record<string, string>>;
+  /** The demo app's limits, written into the app's env file. */
+  readonly app: {
+    /** Longest wait the demo's /io endpoint accepts: half the proxy timeout, so a load test never hits it. */
+    readonly ioMaxSeconds: number;
+  };
+  /** Per-process SQLAlchemy pools, written into the app's env file. */
+  readonly database: {
+    readonly primaryPoolSize: number;
+    readonly primaryMaxOverflow: number;
+    readonly replicaPoolSize: number;
+    readonly replicaMaxOverflow: number;
+    readonly poolRecycleSeconds: number;
+  };
+  readonly memory: {
+    readonly budgetMib: number;
+    readonly availableMib: number;
+  };
+  /** A droplet leaving the fleet: fail the LB check, wait until the LB stops sending, finish requests, stop. */
+  readonly drain: {
+    /** The LB stops sending once /healthz fails: check interval x unhealthy threshold + response timeout. */
+    readonly lbDetectSeconds: number;
+    /** Gunicorn's graceful_timeout: requests in flight when the LB stopped sending finish within it (from the p95). */
+    readonly requestSeconds: number;
+    /** The whole graceful stop: LB detection, requests, Nginx's stop. */
+    readonly stopBudgetSeconds: number;
+  };
+}
+
+/** Concurrency one droplet holds at the planned CPU share: Little's law, in-flight = rate x time. */
+export function concurrencyByCpu(size: DropletSize, requestsPerSecondPerVcpu: number, typicalRequestSeconds: number): number {
+  const effectiveVcpus = size.vcpus * (size.dedicatedCpu ? 1 : C.sharedCpuFactor);
+  return Math.floor(effectiveVcpus * requestsPerSecondPerVcpu * C.targetCpuUtilization * typicalRequestSeconds);
+}
+
+/** Fixed memory of a droplet before any request: OS plus one Gunicorn and one Nginx worker per process slot. */
+function baseMemoryMib(gunicornWorkers: number, nginxWorkers: number): number {
+  return C.osReserveMib + gunicornWorkers * C.gunicornWorkerMib + nginxWorkers * C.nginxWorkerMib;
+}
+
+/** Concurrency one droplet's memory budget holds once its processes are resident. */
+export function concurrencyByMemory(size: DropletSize): number {
+  const workersAtMinimum = size.vcpus * C.gunicornWorkersPerVcpu;
+  const freeMib = size.memoryMib * C.memoryBudgetShare - baseMemoryMib(workersAtMinimum, size.vcpus);
+  return Math.max(0, Math.floor((freeMib * 1024) / C.requestMemoryKib));
+}
+
+/** Processes needed to spread `connections` so no process holds more than `perProcessCap` of them. */
+function processesForCap(connections: number, perProcessCap: number): number {
+  return Math.ceil(connections / Math.max(1, perProcessCap));
+}
+
+/** Gevent workers: a couple per core; more only if one worker's sockets would pass the open-files cap. */
+export function gunicornWorkers(size: DropletSize, concurrent: number, maxOpenFilesPerProcess: number): number {
+  return Math.max(size.vcpus * C.gunicornWorkersPerVcpu, processesForCap(concurrent * C.unevenShareHeadroom, maxOpenFilesPerProcess - C.gunicornFdReserve));
+}
+
+/**
+ * The droplet's tuning for a design load of `concurrent` requests (headroom already applied);
+ * `replicaPerProcess` is each process's share of a replica's connections (from the database plan).
+ */
+export function dropletTuning(config: EnvironmentConfig, size: DropletSize, concurrent: number, replicaPerProcess: number): DropletTuning {
+  const { capacity, loadBalancer } = config;
+  const hc = loadBalancer.healthCheck;
+  // The LB marks a droplet down after `unhealthyThreshold` failed checks, the last one possibly waiting its timeout.
+  const lbDetectSeconds = hc.checkIntervalSeconds * hc.unhealthyThreshold + hc.responseTimeoutSeconds;
+  // Requests in flight when the LB stops sending are bounded by the request profile, not by the proxy timeout.
+  const drainRequestSeconds = Math.max(C.minDrainRequestSeconds, Math.ceil(capacity.p95RequestSeconds * C.drainRequestP95Multiple));
+  const maxOpen = capacity.maxOpenFilesPerProcess;
+  const workers = gunicornWorkers(size, concurrent, maxOpen);
+  // workers x worker_connections covers the design load; one worker takes at most its uneven share.
+  const workerConnections = Math.ceil((concurrent / workers) * C.unevenShareHeadroom);
+  // Each greenlet holds one client socket; the reserve covers DB/cache pools and the app's own files.
+  const gunicornNofile = workerConnections + C.gunicornFdReserve;
+  // Nginx: a proxied request is two connections (client + upstream); workers split them (reuseport).
+  const nginxConnectionsTotal = 2 * concurrent;
+  // Connections one Nginx worker may hold so that 2 x (connections + idle) + reserve stays under the cap.
+  const nginxWorkerCap = Math.floor((maxOpen - C.nginxFdReserve) / 2) - C.nginxUpstreamKeepalive - C.nginxIdleConnectionMargin;
+  const nginxWorkers = Math.max(size.vcpus, processesForCap(nginxConnectionsTotal * C.unevenShareHeadroom, nginxWorkerCap));
+  const nginxWorkerConnections =
+    Math.ceil((nginxConnectionsTotal / nginxWorkers) * C.unevenShareHeadroom) + C.nginxUpstreamKeepalive + C.nginxIdleConnectionMargin;
+  // worker_rlimit_nofile >= 2 x worker_connections: a connection may also hold a file (static, temp body).
+  const workerRlimitNofile = 2 * nginxWorkerConnections + C.nginxFdReserve;
+  // The accept queues absorb a burst of a quarter of the design load arriving at once.
+  const listenBacklog = Math.min(C.maxListenBacklog, Math.max(C.minListenBacklog, nextPowerOfTwo(concurrent / 4)));
+  // Gunicorn's workers share one socket, so its queue absorbs the same droplet-wide burst as Nginx's
+  // (the box: a 4,096 queue dropped connections under a burst of 50,000 that 16,384 held, bench/README.md).
+  const gunicornBacklog = listenBacklog;
+  // somaxconn caps every listen backlog, so it must be at least the largest one.
+  const somaxconn = listenBacklog;
+  // Requests one worker serves per hour at design load; restarting after that many bounds leaks without churn.
+  const perWorkerRps = concurrent / capacity.typicalRequestSeconds / workers;
+  const maxRequests = Math.max(1000, Math.round(perWorkerRps * C.workerRecycleSeconds));
+  // Slow requests must finish inside the proxy and drain timeouts: several p95s, never under a minute.
+  const proxyReadTimeoutSeconds = Math.max(60, Math.ceil(capacity.p95RequestSeconds * 4));
+  const totalFiles = workers * gunicornNofile + nginxWorkers * workerRlimitNofile;
+  const replicaPoolSize = Math.max(1, Math.floor(replicaPerProcess * C.replicaPoolShare));
+  const memoryBudgetMib = Math.ceil(baseMemoryMib(workers, nginxWorkers) + (concurrent * C.requestMemoryKib) / 1024);
+  return {
+    concurrentRequests: concurrent,
+    gunicorn: {
+      workers,
+      workerConnections,
+      backlog: gunicornBacklog,
+      keepaliveSeconds: C.upstreamKeepaliveTimeoutSeconds + C.keepaliveBeyondLbSeconds,
+      timeoutSeconds: C.gunicornTimeoutSeconds,
+      gracefulTimeoutSeconds: drainRequestSeconds,
+      // After the drain the master needs its heartbeat timeout to reap workers before systemd kills them.
+      stopTimeoutSeconds: drainRequestSeconds + C.gunicornTimeoutSeconds,
+      maxRequests,
+      maxRequestsJitter: Math.round(maxRequests / 10),
+      nofile: gunicornNofile,
+    },
+    nginx: {
+      workerProcesses: nginxWorkers,
+      workerConnections: nginxWorkerConnections,
+      workerRlimitNofile,
+      nofile: workerRlimitNofile,
+      listenBacklog,
+      keepaliveTimeoutSeconds: loadBalancer.httpIdleTimeoutSeconds + C.keepaliveBeyondLbSeconds,
+      upstreamKeepalive: C.nginxUpstreamKeepalive,
+      upstreamKeepaliveTimeoutSeconds: C.upstreamKeepaliveTimeoutSeconds,
+      proxyConnectTimeoutSeconds: C.proxyConnectTimeoutSeconds,
+      proxyReadTimeoutSeconds,
+      proxySendTimeoutSeconds: proxyReadTimeoutSeconds,
+      clientBodyBufferKib: C.clientBodyBufferKib,
+      clientMaxBodyMib: C.clientMaxBodyMib,
+    },
+    sysctl: {
+      'net.core.somaxconn': String(somaxconn),
+      // SYNs waiting for the handshake: as deep as the accept queue they feed.
+      'net.ipv4.tcp_max_syn_backlog': String(somaxconn),
+      // Packets queued per CPU before the stack drains them: bursts of LB traffic.
+      'net.core.netdev_max_backlog': String(somaxconn),
+      'net.ipv4.tcp_tw_reuse': '1',
+      'net.ipv4.tcp_fin_timeout': '15',
+      // Outgoing connections are few (Gunicorn is on a unix socket; only DB and cache pools dial out),
+      // so the range stays clear of the ports below 10240 that local services may listen on.
+      'net.ipv4.ip_local_port_range': '10240 65535',
+      'net.ipv4.tcp_keepalive_time': '600',
+      'net.ipv4.tcp_keepalive_probes': '5',
+      'net.ipv4.tcp_keepalive_intvl': '15',
+      // System-wide open files: every process at its limit, twice over for everything else.
+      'fs.file-max': String(Math.max(2_097_152, nextPowerOfTwo(totalFiles * 2))),
+      'fs.nr_open': String(Math.max(1_048_576, maxOpen)),
+    },
+    app: { ioMaxSeconds: Math.floor(proxyReadTimeoutSeconds / 2) },
+    database: {
+      primaryPoolSize: C.primaryPoolPerProcess,
+      primaryMaxOverflow: C.primaryOverflowPerProcess,
+      replicaPoolSize,
+      replicaMaxOverflow: replicaPerProcess - replicaPoolSize,
+      poolRecycleSeconds: C.poolRecycleSeconds,
+    },
+    memory: { budgetMib: memoryBudgetMib, availableMib: Math.floor(size.memoryMib * C.memoryBudgetShare) },
+    drain: {
+      lbDetectSeconds,
+      requestSeconds: drainRequestSeconds,
+      stopBudgetSeconds: lbDetectSeconds + drainRequestSeconds + C.nginxStopSeconds,
+    },
+  };
+}
+
