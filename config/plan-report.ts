@@ -8,6 +8,13 @@ import { PLAN_CONSTANTS as C, type Plan } from './capacity.js';
 
 const n = (value: number) => value.toLocaleString('en-US');
 const usd = (value: number) => `$${n(value)}`;
+const pct = (share: number) => `${Math.round(share * 100)}%`;
+
+/** The monthly cost, or its range for an autoscale pool (minimum to maximum). */
+function monthly(plan: Plan): string {
+  const { minMonthlyUsd, maxMonthlyUsd } = plan.cost.range;
+  return minMonthlyUsd === maxMonthlyUsd ? usd(minMonthlyUsd) : `${usd(minMonthlyUsd)}-${usd(maxMonthlyUsd)}`;
+}
 
 function fleetCell(plan: Plan): string {
   return plan.fleet.kind === 'droplets'
@@ -30,7 +37,7 @@ export function planSummaryTable(plans: readonly Plan[]): string {
       n(Number(p.tuning.sysctl['net.core.somaxconn'])),
       String(p.loadBalancer.sizeUnit),
       `${n(p.database.pgbouncerPoolSize)}/${n(p.database.primaryConnectionLimit)}`,
-      usd(p.cost.monthlyUsd),
+      monthly(p),
     ]),
   ], { align: ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'] });
 }
@@ -38,6 +45,7 @@ export function planSummaryTable(plans: readonly Plan[]): string {
 /** The full plan for one environment, with the reasoning behind each number. */
 export function planReport(plan: Plan): string {
   const t = plan.tuning;
+  const d = plan.database;
   const headroom = `${Math.round((C.unevenShareHeadroom - 1) * 100)}%`;
   const fleetLine = plan.fleet.kind === 'droplets'
     ? `${plan.fleet.count} droplets (${plan.fleet.spare} spare: the target fits on ${plan.fleet.count - plan.fleet.spare})`
@@ -61,14 +69,33 @@ export function planReport(plan: Plan): string {
       ['memory per droplet', `${n(t.memory.budgetMib)} of ${n(t.memory.availableMib)} MiB`, `${C.requestMemoryKib} KiB per request, ${C.gunicornWorkerMib} MiB per app worker, ${C.nginxWorkerMib} MiB per nginx worker, ${C.osReserveMib} MiB OS`],
       ['drain', `${t.drain.stopBudgetSeconds} s: LB detection ${t.drain.lbDetectSeconds} s, requests ${t.drain.requestSeconds} s, Nginx ${C.nginxStopSeconds} s`, `a leaving droplet fails its health check first; the LB stops sending after interval x unhealthy threshold + timeout; requests get ${C.drainRequestP95Multiple} x p95`],
       ['rollout', `${plan.rollout.batchSize} droplet(s) per batch; gate ${plan.rollout.gatePasses} responses from the new droplet through the LB, at most ${n(plan.rollout.gateTimeoutSeconds)} s; delete timeout ${plan.rollout.deleteTimeoutSeconds} s`, 'no old droplet goes before its replacement serves through the LB; the delete timeout covers the drain'],
-      ['load balancer', `${plan.loadBalancer.sizeUnit} nodes`, `connections need ${plan.loadBalancer.byConnections}, requests/s need ${plan.loadBalancer.byRequests} (10,000 each per node, plus ${headroom})`],
-      ['postgres primary', `PgBouncer pool ${n(plan.database.pgbouncerPoolSize)} of ${n(plan.database.primaryConnectionLimit)} connections; ${n(plan.database.pgbouncerClientConnections)} client connections`, `25 per GiB minus 3; ${C.pgAdminConnections} kept for administration; per process ${t.database.primaryPoolSize} + ${t.database.primaryMaxOverflow} overflow`],
-      ['postgres replicas', plan.database.replicaConnectionLimit ? `${n(plan.database.replicaConnectionsUsed)} of ${n(plan.database.replicaConnectionLimit)} connections each` : 'none: reads go to the primary', `per process ${t.database.replicaPoolSize} + ${t.database.replicaMaxOverflow} overflow`],
+      ['load balancer', `${plan.loadBalancer.sizeUnit} nodes; ${n(plan.loadBalancer.tlsHandshakesPerSecond)} new TLS connections/s`, `connections need ${plan.loadBalancer.byConnections}, requests/s ${plan.loadBalancer.byRequests}, new TLS connections/s ${plan.loadBalancer.byTlsHandshakes} (per node ${n(C.lbNodeConnections)}, ${n(C.lbNodeRequestsPerSecond)}/s and ${C.lbNodeTlsHandshakesPerSecond}/s, ${C.lbNodeTlsHandshakesPerSecond4096}/s with a 4096-bit RSA key; plus ${headroom}); TLS handshakes = requests/s / capacity.requestsPerTlsConnection, none without a domain`],
+      ['database queries', `${n(d.load.queriesPerSecond)}/s: ${n(d.load.readsPerSecond)} reads (${n(d.load.databaseReadsPerSecond)} reach the database), ${n(d.load.writesPerSecond)} writes`, 'requests/s x capacity.queriesPerRequest; capacity.readShare of them reads; capacity.cacheHitRatio of the reads answered by the cache'],
+      ['postgres primary load', `${n(d.primary.queriesPerSecond)} queries/s on ${d.primary.sizeSlug}: ${pct(d.primary.cpuShare)} CPU`, `${d.replicas.count ? 'the writes' : 'writes and reads (no replicas)'} over ${d.primary.vcpus} vCPU x capacity.writeQueriesPerSecondPerVcpu (a local estimate, bench/results/pgbench.md); planned at most ${pct(C.targetCpuUtilization)}`],
+      ['postgres replicas load', d.replicas.count ? `${d.replicas.count} replica(s), ${n(d.replicas.readsPerSecondEach)} reads/s each: ${pct(d.replicas.cpuShare)} CPU (${d.replicas.needed} needed)` : 'none: reads go to the primary', `database reads over the replicas plus ${headroom} for uneven spread, x capacity.readQueriesPerSecondPerVcpu (a local estimate); planned at most ${pct(C.targetCpuUtilization)}`],
+      ['PgBouncer pool', `${n(d.pgbouncerPoolBusy)} busy of ${n(d.pgbouncerPoolSize)} server connections (limit ${n(d.primaryConnectionLimit)}); ${n(d.pgbouncerClientConnections)} client connections`, `primary queries/s x ${C.transactionSeconds * 1000} ms each (Little's law) plus ${headroom}; 25 per GiB minus 3, ${C.pgAdminConnections} kept for administration; clients = ${n(d.processes)} processes at ${n(plan.fleet.maxDroplets)} droplets x (pool ${plan.tuning.database.primaryPoolSize} + overflow ${plan.tuning.database.primaryMaxOverflow}); DigitalOcean documents no client limit`],
+      ['postgres replicas', d.replicaConnectionLimit ? `${n(d.replicaConnectionsUsed)} of ${n(d.replicaConnectionLimit)} connections each` : 'none: reads go to the primary', `each process reads from one replica: ${d.replicaPerProcess || 1} connection(s) each (pool ${plan.tuning.database.replicaPoolSize} + overflow ${plan.tuning.database.replicaMaxOverflow}) at ${n(plan.fleet.maxDroplets)} droplets`],
+      ['reconnect after a failover', `primary ${n(d.reconnect.primaryPerSecond)}/s (PgBouncer's pool); ${d.replicas.count ? `each replica ${n(d.reconnect.replicaPerSecondEach)}/s of ~${n(d.reconnect.replicaCapacityPerSecond)}/s it accepts; ` : ''}cache ${n(plan.cache.reconnectPerSecond)}/s`, `every process reopens its pools within ${d.reconnect.windowSeconds} s (one typical request); a node accepts ~${C.newConnectionsPerSecondPerVcpu} new connections/s per vCPU (pgbench -C here, no TLS)`],
+      ['valkey load', `${n(plan.cache.opsPerSecond)} of ${n(plan.cache.opsCapacity)} operations/s on ${plan.cache.sizeSlug}`, `a GET per read, a SET per miss; capacity.cacheOpsPerSecondPerVcpu x at most ${C.cacheMaxEffectiveVcpus} vCPUs (Valkey 8's I/O threads) at ${pct(C.targetCpuUtilization)}`],
+      ['valkey memory', `${n(plan.cache.workingSetMib)} of ${n(plan.cache.availableMib)} MiB (${n(plan.cache.workingSetKeys)} entries)`, 'assumes every miss writes a new key that lives cache.ttlSeconds: misses/s x TTL x capacity.cacheEntryBytes; available memory per DigitalOcean\'s table (Memory Usage for Valkey Database Clusters)'],
+      ['valkey connections', `${n(plan.cache.connections)} of ${n(plan.cache.connectionLimit)}`, `${n(d.processes)} processes at ${n(plan.fleet.maxDroplets)} droplets x ${C.cacheConnectionsPerProcess} each (the app's pool cap); Valkey's default maxclients`],
     ]),
     '',
     `## Monthly cost (estimate, list prices of ${CATALOG_DATE})`,
     '',
-    markdownTable([['item', 'quantity', 'unit', 'monthly'], ...plan.cost.lines.map((l) => [l.item, String(l.quantity), usd(l.unitMonthlyUsd), usd(l.monthlyUsd)]), ['**total**', '', '', `**${usd(plan.cost.monthlyUsd)}**`]], { align: ['l', 'r', 'r', 'r'] }),
+    markdownTable([
+      ['item', 'quantity', 'unit', 'monthly'],
+      ...plan.cost.lines.map((l) => [l.item, String(l.quantity), usd(l.unitMonthlyUsd), usd(l.monthlyUsd)]),
+      ['**total**', '', '', `**${usd(plan.cost.monthlyUsd)}**`],
+      ...(plan.fleet.kind === 'autoscale'
+        ? [[`**autoscale range** (${plan.fleet.minInstances}-${plan.fleet.maxInstances} droplets)`, '', '', `**${monthly(plan)}**`]]
+        : []),
+    ], { align: ['l', 'r', 'r', 'r'] }),
     '',
+    '## DigitalOcean limits',
+    '',
+    markdownTable([['limit', 'used', 'max', 'source'], ...plan.limits.rows.map((r) => [r.limit, n(r.used), n(r.max), r.source])], { align: ['l', 'r', 'r', 'l'] }),
+    '',
+    ...(plan.limits.notes.length ? ['**Check before the first apply:**', '', ...plan.limits.notes.map((note) => `- ${note}`), ''] : []),
   ].join('\n');
 }

@@ -153,6 +153,11 @@ function processesForCap(connections: number, perProcessCap: number): number {
   return Math.ceil(connections / Math.max(1, perProcessCap));
 }
 
+/** Replica connections a process keeps open of its share; the rest of the share is overflow. */
+export function replicaPoolSizeFor(replicaPerProcess: number): number {
+  return Math.max(1, Math.floor(replicaPerProcess * C.replicaPoolShare));
+}
+
 /** Gevent workers: a couple per core; more only if one worker's sockets would pass the open-files cap. */
 export function gunicornWorkers(size: DropletSize, concurrent: number, maxOpenFilesPerProcess: number): number {
   return Math.max(size.vcpus * C.gunicornWorkersPerVcpu, processesForCap(concurrent * C.unevenShareHeadroom, maxOpenFilesPerProcess - C.gunicornFdReserve));
@@ -197,7 +202,7 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
   // Slow requests must finish inside the proxy and drain timeouts: several p95s, never under a minute.
   const proxyReadTimeoutSeconds = Math.max(60, Math.ceil(capacity.p95RequestSeconds * 4));
   const totalFiles = workers * gunicornNofile + nginxWorkers * workerRlimitNofile;
-  const replicaPoolSize = Math.max(1, Math.floor(replicaPerProcess * C.replicaPoolShare));
+  const replicaPoolSize = replicaPoolSizeFor(replicaPerProcess);
   const memoryBudgetMib = Math.ceil(baseMemoryMib(workers, nginxWorkers) + (concurrent * C.requestMemoryKib) / 1024);
   return {
     concurrentRequests: concurrent,
