@@ -42,6 +42,7 @@ export interface Ipv4Range {
   readonly size: number;
 }
 
+/** `10.30.0.0/20` -> its first address as a number and its size (4,096). */
 export function parseCidr(cidr: string): Ipv4Range {
   const [ip = '', prefix = '0'] = cidr.split('/');
   return { start: ipv4ToInt(ip), size: 2 ** (32 - Number(prefix)) };
@@ -64,12 +65,14 @@ export function rangeContains(outer: string, inner: string): boolean {
   return i.start >= o.start && i.start + i.size <= o.start + o.size;
 }
 
+/** Whether two ranges share an address (each taken as the network it names). */
 export function rangesOverlap(a: string, b: string): boolean {
   const x = parseCidr(networkOf(a));
   const y = parseCidr(networkOf(b));
   return x.start < y.start + y.size && y.start < x.start + x.size;
 }
 
+/** The rules of one environment: DigitalOcean's refusals and the production rules, each at its key. */
 export function checkRules(config: EnvironmentConfig): RuleIssue[] {
   const issues: RuleIssue[] = [];
   const add = (path: readonly (string | number)[], message: string) => issues.push({ path, message });
