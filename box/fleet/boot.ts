@@ -8,6 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadEnvironmentFile, type LoadedEnvironment } from '../../config/load.js';
 import { cleanStale, recordPid, takeLock } from '../box.js';
+import { waitFor } from '../lib/proc.js';
 import { log, type Run } from '../lib/stages.js';
 import { ensureRootfs, missingFromImage, RUN_DIR } from '../rootfs.js';
 import { startServices, type Services } from '../services.js';
@@ -46,7 +47,15 @@ export async function bootFleet(r: Run, target: string, o: FleetBootOptions): Pr
     return e;
   }, { timeoutMs: 30_000 });
 
-  const release = takeLock();
+  // One box at a time (fixed names): wait for another run to finish rather than fail.
+  const release = await r.stage('lock (one box at a time)', () => waitFor('the box lock', async () => {
+    try {
+      return takeLock();
+    } catch (err) {
+      if (!/another box runs/.test((err as Error).message)) throw err;
+      return undefined;
+    }
+  }, 20 * 60_000, 5000), { timeoutMs: 21 * 60_000 });
   r.onTeardown('lock', async () => release());
   const runDir = join(RUN_DIR, 'run');
   await r.stage('clean leftovers of earlier runs', () => cleanStale(runDir), { timeoutMs: 60_000 });

@@ -97,7 +97,7 @@ export class Fleet {
   /** LB lines worth keeping: a server going UP or DOWN (with HAProxy's reason). */
   onLbLine(line: string): void {
     // A new server leaving maintenance: HAProxy says UP, but it has weight 0 until set DOWN (haproxy.ts).
-    if (/leaving .*maintenance/i.test(line)) return;
+    if (/leaving .*maintenance|enters maintenance/i.test(line)) return;
     const m = /Server \S+\/d(\d+) is (UP|DOWN|going DOWN|stopped)[^,]*(?:, reason: ([^,]+))?/.exec(line);
     if (m) this.event(`LB: droplet ${m[1]} is ${m[2]}${m[3] ? ` (${m[3].trim()})` : ''}`);
     else if (/\[(ALERT|WARNING)\]/.test(line) && !/Proxy .* started|Loading success|is DOWN|is UP/.test(line)) log(`  haproxy: ${line}`);

@@ -51,8 +51,10 @@ export async function removeFleetNetwork(): Promise<void> {
   }
   // Deleting a namespace deletes its end of each veth pair, and with it the host's end.
   for (const ns of names.filter((n) => n.startsWith('dobox-'))) await ipq('netns', 'del', ns);
-  await ipq('link', 'del', FLEET_NET.bridge);
-  await ipq('link', 'del', NET.vpcHostIf);
+  // The host ends of the veth pairs: deleting a namespace removes them only once the kernel has let go of
+  // the namespace, which may be after `ip netns del` returned.
+  const links = (await ipq('-o', 'link', 'show')).stdout.split('\n').map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1]).filter((n): n is string => !!n && n.startsWith('dobox-'));
+  for (const l of links) await ipq('link', 'del', l);
 }
 
 /** The bridge, the LB and load namespaces and the link between them. */
