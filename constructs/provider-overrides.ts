@@ -64,7 +64,12 @@ class UnboundResource extends TerraformResource {
 
   protected override synthesizeHclAttributes(): Attributes {
     return Object.fromEntries(
-      Object.entries(this.synthesizeAttributes()).map(([k, value]) => [k, { value, type: 'simple', storageClassType: typeof value === 'object' ? 'stringMap' : typeof value }]),
+      Object.entries(this.synthesizeAttributes()).map(([k, value]) => [
+        k,
+        typeof value === 'object'
+          ? { value, isBlock: false, type: 'map', storageClassType: 'stringMap' }
+          : { value, isBlock: false, type: 'simple', storageClassType: typeof value },
+      ]),
     );
   }
 }

@@ -138,6 +138,16 @@ describe('escape hatches for what the 2.71 binding lacks (all off by default)', 
       expect(config).toBeDefined();
     });
 
+    it('THEN the unbound resources also render as HCL (cdktf synth --hcl), the map as strings', () => {
+      const stack = new TerraformStack(Testing.app(), 'hcl');
+      new AdvancedPostgresqlConfig(stack, 'pg-config', { clusterId: 'abc', parameters: { work_mem: '8192' } });
+      new DatabaseLogSink(stack, 'sink', 'abc', { kind: 'rsyslog', name: 'n', server: 's', port: 514 });
+      const hcl = Testing.synthHcl(stack);
+      expect(hcl).toMatch(/resource "digitalocean_database_advanced_postgresql_config" "pg-config" \{\s*cluster_id = "abc"\s*pg_parameters = \{\s*work_mem = "8192"\s*\}\s*\}/);
+      expect(hcl).toMatch(/resource "digitalocean_database_logsink_rsyslog" "sink" \{[^}]*port = 514[^}]*tls = true/);
+      expect(hcl).not.toMatch(/unexpected type/);
+    });
+
     it('THEN storage autoscale with DigitalOcean\'s defaults writes only enabled', () => {
       const json = bare((_stack, cluster) => enableStorageAutoscale(cluster));
       expect(only(json, 'digitalocean_database_cluster').storage_autoscale).toEqual([{ enabled: true }]);
