@@ -181,9 +181,10 @@ export function loadEnvironmentFile(file: string, name = path.basename(file).rep
 
 /**
  * Checks across the environments of one account (the files of one config directory), each problem located
- * in every file involved: VPC ranges must not overlap (DigitalOcean refuses a second overlapping VPC), and
- * each environment keeps its Terraform state in a Spaces bucket of its own (a Spaces access key grants a
- * whole bucket, so a shared bucket lets one environment's key overwrite another's state).
+ * in every file involved: VPC ranges must not overlap (DigitalOcean refuses a second overlapping VPC), no
+ * two environments answer on the same domain (two A records would split visitors between them), and each
+ * environment keeps its Terraform state in a Spaces bucket of its own (a Spaces access key grants a whole
+ * bucket, so a shared bucket lets one environment's key overwrite another's state).
  */
 export function checkAcrossEnvironments(environments: readonly LoadedEnvironment[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -193,6 +194,11 @@ export function checkAcrossEnvironments(environments: readonly LoadedEnvironment
       if (rangesOverlap(a.config.vpc.ipRange, b.config.vpc.ipRange)) {
         for (const [self, other] of [[a, b], [b, a]] as const) {
           problems.push(self.problemAt(['vpc', 'ipRange'], `overlaps ${other.config.vpc.ipRange} of ${where(other)}; the VPCs of one account must not overlap (DigitalOcean refuses the second). Give each environment its own range, e.g. a different second octet`));
+        }
+      }
+      if (a.config.domain && a.config.domain === b.config.domain) {
+        for (const [self, other] of [[a, b], [b, a]] as const) {
+          problems.push(self.problemAt(['domain'], `${a.config.domain} is also the domain of ${where(other)}: both would write an A record for it, and DNS would send visitors to either load balancer at random. Give each environment its own name (e.g. staging.${a.config.domain})`));
         }
       }
       const [sa, sb] = [a.config.state, b.config.state];

@@ -116,8 +116,10 @@ describe('VPC ranges', () => {
 });
 
 describe('checks across the environments of one directory (one account)', () => {
-  const example = (tier: string, ipRange: string, bucket?: string) =>
-    config({ example: true, tier, vpc: { ipRange }, state: bucket ? { backend: 'spaces', bucket, region: 'nyc3' } : { backend: 'local' } });
+  let sites = 0;
+  /** An example environment; each gets a domain of its own unless one is given. */
+  const example = (tier: string, ipRange: string, bucket?: string, domain = `site${++sites}.example.com`) =>
+    config({ example: true, tier, domain, vpc: { ipRange }, state: bucket ? { backend: 'spaces', bucket, region: 'nyc3' } : { backend: 'local' } });
 
   it('GIVEN distinct ranges and buckets WHEN loaded together THEN they pass', () => {
     expect(problemsAcross({ staging: example('production', '10.20.0.0/20', 'example-staging-tfstate'), production: example('production', '10.30.0.0/20', 'example-production-tfstate') })).toEqual([]);
@@ -134,6 +136,12 @@ describe('checks across the environments of one directory (one account)', () => 
     const problems = problemsAcross({ one: example('production', '10.30.0.0/20'), two: example('production', '10.30.0.0/20') }, ['one']);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^one\.yaml:4:12 vpc\.ipRange: overlaps 10\.30\.0\.0\/20 of two /);
+  });
+
+  it('GIVEN two environments answering on the same domain WHEN loaded together THEN each file is refused at domain', () => {
+    const problems = problemsAcross({ staging: example('staging', '10.20.0.0/20', undefined, 'example.com'), production: example('production', '10.30.0.0/20', undefined, 'example.com') });
+    expect(problems).toHaveLength(2);
+    for (const p of problems) expect(p).toMatch(/^(staging|production)\.yaml:\d+:\d+ domain: example\.com is also the domain of (staging|production) .*Give each environment its own name \(e\.g\. staging\.example\.com\)$/);
   });
 
   it('GIVEN two environments sharing a state bucket (different keys) WHEN loaded together THEN each file is refused at state.bucket', () => {
