@@ -96,6 +96,6 @@ export function planReport(plan: Plan): string {
     '',
     markdownTable([['limit', 'used', 'max', 'source'], ...plan.limits.rows.map((r) => [r.limit, n(r.used), n(r.max), r.source])], { align: ['l', 'r', 'r', 'l'] }),
     '',
-    ...(plan.limits.notes.length ? ['**Check before the first apply:**', '', ...plan.limits.notes.map((note) => `- ${note}`), ''] : []),
+    ...(plan.notes.length ? ['**Check before the first apply:**', '', ...plan.notes.map((note) => `- ${note}`), ''] : []),
   ].join('\n');
 }

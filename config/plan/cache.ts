@@ -44,7 +44,8 @@ export function cacheAvailableMib(size: DatabaseSize): number {
 
 /** Operations/s a Valkey node serves at the planned CPU share. */
 export function cacheOpsCapacity(size: DatabaseSize, opsPerSecondPerVcpu: number): number {
-  return Math.floor(Math.min(size.vcpus, C.cacheMaxEffectiveVcpus) * opsPerSecondPerVcpu * C.targetCpuUtilization);
+  // Rounded: 3 x 220,000 x 0.7 is 461,999.99... in floating point.
+  return Math.round(Math.min(size.vcpus, C.cacheMaxEffectiveVcpus) * opsPerSecondPerVcpu * C.targetCpuUtilization);
 }
 
 export interface CachePlan {

@@ -44,6 +44,8 @@ export type FleetPlan = FleetShape & {
   readonly maxDroplets: number;
   /** Whether maxDroplets comes from the config (scaling then never changes a droplet's user data). */
   readonly maxDropletsPinned: boolean;
+  /** What the config allows but a reader should know (an autoscale minimum below the target's need). */
+  readonly notes: readonly string[];
 };
 
 /** How droplets are replaced: in health-gated batches, each old droplet drained before it goes. */
@@ -71,6 +73,7 @@ export function planFleet(config: EnvironmentConfig, perDroplet: number, issues:
   const needed = Math.ceil(target / perDroplet) + spare;
   const holds = (n: number) => fmt(perDroplet * Math.max(0, n - spare));
   const spareNote = spare ? ` (including ${spare} spare)` : '';
+  const notes: string[] = [];
   let shape: FleetShape;
   if (fleet.autoscale) {
     // Unset bounds come from the same arithmetic: keep what the target needs, grow to twice that (within maxDroplets).
@@ -84,10 +87,8 @@ export function planFleet(config: EnvironmentConfig, perDroplet: number, issues:
       });
     } else if (minInstances < needed) {
       // A pool scales on CPU after its cooldown: load that arrives faster than that meets the minimum alone.
-      issues.push({
-        path: ['fleet', 'autoscale', 'minInstances'],
-        message: `${droplets(minInstances)} of ${fleet.sizeSlug} hold ${holds(minInstances)} concurrent requests; capacity.targetConcurrentRequests ${fmt(target)} needs ${needed}${spareNote}, and a pool adds droplets only after ${fleet.autoscale.cooldownMinutes} minutes of high CPU. Raise minInstances to ${needed}, omit it to use the plan's, or lower the target to what the minimum holds`,
-      });
+      // Allowed (the target may be a peak that builds slowly, and a lower minimum costs less), never silent.
+      notes.push(`The autoscale minimum, ${droplets(minInstances)} of ${fleet.sizeSlug}, holds ${holds(minInstances)} concurrent requests; capacity.targetConcurrentRequests ${fmt(target)} needs ${needed}${spareNote}. The pool adds droplets only after ${fleet.autoscale.cooldownMinutes} minutes of high CPU, plus their boot: if the target can arrive faster, raise fleet.autoscale.minInstances to ${needed} or omit it.`);
     }
     shape = { kind: 'autoscale', minInstances, maxInstances, spare, targetCpuUtilization: fleet.autoscale.targetCpuUtilization, cooldownMinutes: fleet.autoscale.cooldownMinutes };
   } else {
@@ -112,7 +113,7 @@ export function planFleet(config: EnvironmentConfig, perDroplet: number, issues:
       message: `${droplets(size)} exceed fleet.maxDroplets ${fleet.maxDroplets}, the largest fleet the database pools are planned for. Raise fleet.maxDroplets (every droplet is replaced once, through the health gate, because its pools shrink) or stay at or below it`,
     });
   }
-  return { ...shape, needed, maxDroplets, maxDropletsPinned: fleet.maxDroplets !== undefined };
+  return { ...shape, needed, maxDroplets, maxDropletsPinned: fleet.maxDroplets !== undefined, notes };
 }
 
 /** Batches, gate and delete timeout; `stop` is the droplet's graceful stop (from its tuning). */

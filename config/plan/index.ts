@@ -33,6 +33,8 @@ export interface Plan {
   readonly cache: CachePlan;
   readonly limits: LimitsPlan;
   readonly cost: CostPlan;
+  /** What the config allows but a reader should check (the fleet's and the account's notes). */
+  readonly notes: readonly string[];
 }
 
 export type PlanResult = { readonly ok: true; readonly plan: Plan } | { readonly ok: false; readonly issues: readonly PlanIssue[] };
@@ -109,6 +111,7 @@ export function planCapacity(environment: string, config: EnvironmentConfig): Pl
       cache,
       limits,
       cost: planCost(config, fleetPlan, loadBalancer.sizeUnit),
+      notes: [...fleetPlan.notes, ...limits.notes],
     },
   };
 }

@@ -54,7 +54,9 @@ describe('a droplet\'s user data', () => {
     );
     let accepted = 0;
     let refused = 0;
-    fc.assert(fc.property(fc.integer({ min: 1_000, max: 150_000 }), fleets, (target, fleet) => {
+    // Up to what production's data tier carries (its Valkey node: about 93,000; the plan refuses the cache and
+    // the database above, config/plan/), so most draws are plannable and the property is not vacuous.
+    fc.assert(fc.property(fc.integer({ min: 1_000, max: 90_000 }), fleets, (target, fleet) => {
       const env = production(target, fleet);
       if (!env) {
         refused += 1;
