@@ -36,7 +36,7 @@ describe('the app', () => {
     expect(code).toBe(0);
     expect(readdirSync(path.join(outdir, 'stacks')).sort()).toEqual(['web-dev', 'web-production', 'web-staging']);
     for (const env of ['dev', 'staging', 'production']) expect(existsSync(path.join(outdir, `${env}.plan.md`))).toBe(true);
-    expect(readFileSync(path.join(outdir, 'production.plan.md'), 'utf8')).toMatch(/^# Capacity plan: production\n[\s\S]*\| load balancer +\| 7 nodes[\s\S]*```mermaid\nflowchart LR\n/);
+    expect(readFileSync(path.join(outdir, 'production.plan.md'), 'utf8')).toMatch(/^# Capacity plan: production\n[\s\S]*\| load balancer +\| 13 nodes[\s\S]*```mermaid\nflowchart LR\n/);
     expect(stdout).toMatch(/\| production +\| +50,000 \|/);
   });
 
