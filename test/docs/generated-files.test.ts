@@ -23,8 +23,9 @@ describe('README', () => {
   const readme = readFileSync(README, 'utf8');
   it('gives the synth and test commands on its first screen, and .ci/run runs that test command', () => {
     const firstScreen = readme.split('\n').slice(0, 30).join('\n');
-    expect(firstScreen).toContain('npm ci && npm run synth');
-    // `npm run synth` is cdktf synth with cdktf-cli's network lookups off (test/stacks/clean-synth.test.ts).
+    // The main job as a newcomer types it; `npm run synth` is the same with cdktf-cli's network lookups off
+    // (test/stacks/clean-synth.test.ts).
+    expect(firstScreen).toContain('npm ci && npx cdktf synth');
     expect((JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.synth).toMatch(/ cdktf synth$/);
     expect(firstScreen).toMatch(/^npm test\s/m);
     expect(readFileSync('.ci/run', 'utf8')).toMatch(/^npm test$/m);
