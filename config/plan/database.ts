@@ -181,7 +181,7 @@ function planConnections(
       const moreReplicas = Math.ceil(processes / (replicaLimit - C.pgAdminConnections));
       issues.push({
         path: ['postgres', 'readReplicas'],
-        message: `${fmt(processesPerReplica)} app processes per replica (fleet.maxDroplets ${config.fleet.maxDroplets ?? 'derived'} droplets' processes over ${replicas.length} replicas) need at least one connection each, a replica of ${smallestSlug} allows ${replicaLimit - C.pgAdminConnections} (short by ${fmt(processesPerReplica - (replicaLimit - C.pgAdminConnections))}). ${[
+        message: `${fmt(processesPerReplica)} app processes per replica (${fmt(processes)} at the largest fleet, fleet.maxDroplets, over ${replicas.length}) need at least one connection each, a replica of ${smallestSlug} allows ${replicaLimit - C.pgAdminConnections} (short by ${fmt(processesPerReplica - (replicaLimit - C.pgAdminConnections))}). ${[
           moreReplicas <= C.maxReadReplicas ? `Add replicas (${moreReplicas} of ${smallestSlug})` : undefined,
           fits ? `pick ${fits[0]} for the replicas (${postgresConnectionLimit(fits[1])} connections)` : undefined,
         ].filter(Boolean).join(', or ') || 'Add replicas, pick a larger replica size'}, or use fewer or smaller droplets`,
