@@ -212,6 +212,15 @@ export function checkAcrossEnvironments(environments: readonly LoadedEnvironment
       }
     }
   }
+  // One account: its droplet limit covers every environment's largest fleet at once, replacements included.
+  const peak = environments.reduce((sum, e) => sum + e.plan.limits.peakDroplets, 0);
+  for (const e of environments) {
+    const { dropletLimit, dropletLimitPinned } = e.plan.limits;
+    if (dropletLimitPinned && environments.length > 1 && peak > dropletLimit) {
+      const each = environments.map((o) => `${o.name} ${o.plan.limits.peakDroplets}`).join(', ');
+      problems.push(e.problemAt(['account', 'dropletLimit'], `the environments of one account may run ${peak} droplets at once (${each}; largest fleets plus replacement batches); the account allows ${dropletLimit}. Raise account.dropletLimit once DigitalOcean grants more, or lower fleet.maxDroplets somewhere`));
+    }
+  }
   return problems;
 }
 

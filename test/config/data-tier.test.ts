@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { PLAN_CONSTANTS as C, planCapacity, type Plan, type PlanIssue } from '../../config/capacity.js';
-import { loadEnvironment } from '../../config/load.js';
+import { CONFIG_DIR, ConfigError, loadEnvironment, loadEnvironments } from '../../config/load.js';
 import { planReport, planSummaryTable } from '../../config/plan-report.js';
 import { environmentSchema, type EnvironmentConfig } from '../../config/schema.js';
 
@@ -279,5 +282,39 @@ describe('the cost of an autoscale pool is a range', () => {
   it('a fixed fleet\'s range is its one figure', () => {
     const p = loadEnvironment('production').plan;
     expect(p.cost.range).toEqual({ minMonthlyUsd: p.cost.monthlyUsd, maxMonthlyUsd: p.cost.monthlyUsd });
+  });
+});
+
+describe('the account\'s droplet limit covers every environment of config/ at once', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'account-limit-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  /** The shipped environments in a directory of their own, production's account.dropletLimit replaced. */
+  function shipped(dropletLimit: number): string {
+    const dir = mkdtempSync(path.join(root, 'env-'));
+    for (const name of ['dev', 'staging', 'production']) {
+      const text = readFileSync(path.join(CONFIG_DIR, `${name}.yaml`), 'utf8');
+      writeFileSync(path.join(dir, `${name}.yaml`), name === 'production' ? text.replace(/dropletLimit: \d+/, `dropletLimit: ${dropletLimit}`) : text);
+    }
+    return dir;
+  }
+
+  it('GIVEN the shipped three (3 + 5 + 11 = 19 droplets at most) WHEN the account allows 20 THEN they load', () => {
+    const envs = loadEnvironments(['dev', 'staging', 'production'], shipped(20));
+    expect(envs.map((e) => e.plan.limits.peakDroplets)).toEqual([3, 5, 11]);
+  });
+
+  it('fails when the account allows 15: production alone fits, the three together do not', () => {
+    const dir = shipped(15);
+    expect(planCapacity('production', loadEnvironment('production', dir).config).ok).toBe(true);
+    let problems: readonly string[] = [];
+    try {
+      loadEnvironments(['dev', 'staging', 'production'], dir);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems = error.problems.map((p) => `${p.key}: ${p.message}`);
+    }
+    expect(problems).toEqual([
+      'account.dropletLimit: the environments of one account may run 19 droplets at once (dev 3, staging 5, production 11; largest fleets plus replacement batches); the account allows 15. Raise account.dropletLimit once DigitalOcean grants more, or lower fleet.maxDroplets somewhere',
+    ]);
   });
 });
