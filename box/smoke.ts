@@ -1,8 +1,10 @@
 /**
  * The smoke test of a booted box, through Nginx as the load balancer reaches it: /healthz, a write on
- * the primary, a read served by the replica, a cache miss then a hit.
+ * the primary, a read served by the replica, a cache miss then a hit; then the readiness contract (the
+ * ready file, X-Droplet-Id = the seeded instance id, the release recorded once) and last a poweroff that
+ * must drain in order: draining, the LB detection wait, the app stopped, Nginx stopped.
  */
-import { run, waitFor } from './lib/proc.js';
+import { run, sleep, waitFor } from './lib/proc.js';
 import type { Box } from './box.js';
 import { httpGet, httpRequest } from './http.js';
 import { log } from './lib/stages.js';
@@ -59,5 +61,70 @@ export async function smoke(box: Box): Promise<Check[]> {
 
   const notFound = await httpGet(`${base}/nope`, 10_000);
   check('unknown path answered by the app', notFound.status === 404, `${notFound.status}`);
+
+  await readiness(box, check);
+  await drainOnPoweroff(box, check);
   return checks;
+}
+
+type CheckFn = (name: string, ok: boolean, detail: string) => void;
+
+/** The ready file, the droplet's id on health answers, the release step recorded once. */
+async function readiness(box: Box, check: CheckFn): Promise<void> {
+  const ready = await box.droplet.exec(['test', '-f', '/run/droplet/ready'], 10_000, true);
+  check('ready file', ready.code === 0, ready.code === 0 ? '/run/droplet/ready exists (droplet-ready.service passed the deep check)' : 'missing');
+  const seeded = /^instance-id:\s*(\S+)/m.exec(box.droplet.readFile('var/lib/cloud/seed/nocloud/meta-data'))?.[1];
+  const h = await httpGet(`${box.urls[0]}/healthz`, 10_000);
+  check('X-Droplet-Id is the instance id', seeded !== undefined && h.headers['x-droplet-id'] === seeded, `X-Droplet-Id: ${h.headers['x-droplet-id']}; seeded instance-id: ${seeded}`);
+  const db = box.env.config.postgres.databaseName;
+  const releases = await run('runuser', ['-u', 'postgres', '--', '/usr/lib/postgresql/15/bin/psql', '-h', `${box.runDir}/services/pg-sock`, '-p', String(PORTS.primary), '-d', db, '-XAtq', '-c', 'SELECT release_id FROM platform_releases'], { timeoutMs: 15_000, allowFailure: true });
+  const ids = releases.stdout.trim().split('\n').filter(Boolean);
+  const expected = box.droplet.readFile('opt/app/release-id').trim().split('\n').pop();
+  check('release step recorded once', ids.length === 1 && ids[0] === expected, `platform_releases: ${ids.join(', ') || releases.stderr.trim()}; this droplet's release: ${expected}`);
+}
+
+interface JournalEntry { t: number; unit: string; message: string }
+
+/**
+ * `systemctl poweroff` inside, with a request in flight: the health check turns 503 "draining" at once while
+ * requests are still served, the request in flight finishes, and the journal shows the order.
+ */
+async function drainOnPoweroff(box: Box, check: CheckFn): Promise<void> {
+  const base = box.urls[0]!;
+  const lbDetectSeconds = box.env.plan.tuning.drain.lbDetectSeconds;
+  const inFlight = httpGet(`${base}/io?seconds=3`, 30_000);
+  await sleep(300);
+  const started = Date.now();
+  await box.droplet.exec(['systemctl', 'poweroff', '--no-block'], 10_000);
+  const draining = await waitFor('the health check to answer 503 draining', async () => {
+    const h = await httpGet(`${base}/healthz`, 5000).catch(() => undefined);
+    return h && h.status === 503 ? h : undefined;
+  }, 10_000, 200);
+  check('health check fails at once on poweroff', draining.body.trim() === 'draining' && draining.headers['x-droplet-id'] !== undefined,
+    `${draining.status} ${draining.body.trim()} after ${((Date.now() - started) / 1000).toFixed(1)} s, X-Droplet-Id: ${draining.headers['x-droplet-id']}`);
+  const served = await httpGet(`${base}/io?seconds=0`, 10_000);
+  check('requests still served while draining', served.status === 200, `GET /io?seconds=0: ${served.status}`);
+  const flight = await inFlight;
+  check('request in flight at poweroff finishes', flight.status === 200, `GET /io?seconds=3: ${flight.status}`);
+  await box.droplet.stop(lbDetectSeconds * 1000 + 90_000);
+  const poweredOff = (Date.now() - started) / 1000;
+
+  // The container's persistent journal, read from its disk on the host.
+  const journal = await run('journalctl', ['--root', box.droplet.merged, '-b', '0', '-o', 'json', '--no-pager', '--output-fields', 'MESSAGE,UNIT,_SYSTEMD_UNIT,__REALTIME_TIMESTAMP'], { timeoutMs: 30_000, allowFailure: true });
+  const entries: JournalEntry[] = journal.stdout.split('\n').filter(Boolean).map((line) => {
+    const e = JSON.parse(line) as Record<string, unknown>;
+    return { t: Number(e.__REALTIME_TIMESTAMP) / 1000, unit: String(e.UNIT ?? e._SYSTEMD_UNIT ?? ''), message: String(e.MESSAGE ?? '') };
+  });
+  // The first match from `after` on: cloud-init's own `systemctl restart` stopped Nginx and the app once at boot.
+  const at = (unit: string, re: RegExp, after = 0) => entries.find((e) => e.t >= after && e.unit === unit && re.test(e.message))?.t;
+  const drainStart = at('droplet-drain.service', /droplet-drain: draining/);
+  const drained = at('droplet-drain.service', /droplet-drain: drained/, drainStart);
+  const appStopped = at('app.service', /^Stopped /, drainStart);
+  const nginxStopped = at('nginx.service', /^Stopped /, drainStart);
+  const times = [drainStart, drained, appStopped, nginxStopped];
+  const ordered = times.every((t) => t !== undefined) && times.every((t, i) => i === 0 || t! >= times[i - 1]!);
+  const waited = drainStart !== undefined && appStopped !== undefined ? (appStopped - drainStart) / 1000 : NaN;
+  const rel = (t: number | undefined) => (t === undefined || drainStart === undefined ? 'missing' : `+${((t - drainStart) / 1000).toFixed(1)} s`);
+  check('poweroff drains in order: draining -> app stopped -> nginx stopped', ordered && waited >= lbDetectSeconds,
+    `draining ${rel(drainStart)}, LB wait over ${rel(drained)}, app.service stopped ${rel(appStopped)}, nginx.service stopped ${rel(nginxStopped)} (LB detection ${lbDetectSeconds} s; powered off after ${poweredOff.toFixed(0)} s)`);
 }
