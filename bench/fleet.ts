@@ -193,14 +193,32 @@ interface ChangeResult {
   readonly events: { t: number; at: string; what: string }[];
   /** Seconds (from the change's start) with failed responses: when the failures happened. */
   readonly failedSeconds: { second: number; ok: number; failed: number }[];
+  /** Old droplets stopped before their replacement passed the gate (from the event log); must be empty. */
+  readonly shutdownsBeforeGate: string[];
   /** Hard kill: requests lost in flight (read errors, timeouts, 502), refused (503) before the LB marked it DOWN, failed after. */
   readonly killBreakdown?: { inFlightLost: number; refusedBeforeDown: number; failedAfterDown: number };
 }
 
-function judge(c: Change, load: LoadResult, out: Outcome): { target: string; met: boolean } {
+/**
+ * Old droplets whose shutdown began before their replacement passed the gate, read from the event log (the
+ * gate's own "passed" line, and the shutdown line naming the replacement).
+ */
+export function orderViolations(events: readonly { what: string }[]): string[] {
+  const passed = new Set<string>();
+  const violations: string[] = [];
+  for (const e of events) {
+    const g = /^gate (\d+): droplet \1 passed/.exec(e.what);
+    if (g) passed.add(g[1]!);
+    const s = /^droplet (\d+) \([^)]*\): shutdown begins \(its replacement (\d+) passed the gate\)/.exec(e.what);
+    if (s && !passed.has(s[2]!)) violations.push(`droplet ${s[1]} began its shutdown before its replacement ${s[2]} passed the gate`);
+  }
+  return violations;
+}
+
+function judge(c: Change, load: LoadResult, out: Outcome, events: readonly { what: string }[]): { target: string; met: boolean } {
   switch (c.kind) {
     case 'planned':
-      return { target: '0 failed', met: load.failed === 0 && out.ok };
+      return { target: '0 failed', met: load.failed === 0 && out.ok && orderViolations(events).length === 0 };
     case 'control':
       return { target: 'failures expected', met: load.failed > 0 };
     case 'broken':
@@ -250,13 +268,17 @@ async function runChange(fb: FleetBox, c: Change, o: Options, ioSeconds: number)
   }
   const res = await load.stop();
   activeLoads.delete(load);
-  const { target, met } = judge(c, res, outcome);
+  const events = fb.fleet.events.slice(firstEvent);
+  const { target, met } = judge(c, res, outcome, events);
+  const violations = orderViolations(events);
+  if (violations.length) log(`    ORDER: ${violations.join('; ')}`);
   const startSecond = Math.floor(t0 / 1000);
   const result: ChangeResult = {
     name: c.name, what: c.what, kind: c.kind, concurrency: o.concurrency, requests: res.requests, failed: res.failed, errors: res.errors, statuses: res.statuses,
     p50Seconds: res.latencySeconds.p50, p99Seconds: res.latencySeconds.p99, maxSeconds: res.latencySeconds.max,
     changeSeconds, loadSeconds: res.seconds, outcome, target, met,
-    events: fb.fleet.events.slice(firstEvent),
+    events,
+    shutdownsBeforeGate: violations,
     failedSeconds: res.timeline.filter((x) => x.failed > 0).map((x) => ({ ...x, second: x.second - startSecond })),
     ...(c.kind === 'kill' ? {
       killBreakdown: {
@@ -293,6 +315,8 @@ function markdown(command: string, fb: FleetBox, o: Options, ioSeconds: number, 
   for (const r of results) {
     lines.push(`## ${r.what}`, '', `${r.outcome.note}. Requests ${int(r.requests)}, failed ${fmtErrors(r)}, p50 ${r.p50Seconds.toFixed(2)} s, p99 ${r.p99Seconds.toFixed(2)} s, max ${r.maxSeconds.toFixed(2)} s; change ${r.changeSeconds.toFixed(1)} s.`);
     if (r.failedSeconds.length) lines.push('', `Seconds (from the change's start) with failed responses: ${r.failedSeconds.map((x) => `${x.second} s: ${x.failed}`).join(', ')}.`);
+    const gated = r.events.filter((e) => /shutdown begins \(its replacement \d+ passed the gate\)/.test(e.what)).length;
+    if (gated) lines.push('', r.shutdownsBeforeGate.length ? `**Order violated**: ${r.shutdownsBeforeGate.join('; ')}.` : `Order (checked from the log below): each of the ${gated} old droplets began its shutdown only after its replacement's gate passed.`);
     if (r.killBreakdown) lines.push('', `Of the failed: ${int(r.killBreakdown.inFlightLost)} were in flight on the droplet when it died (read errors, timeouts, 502); ${int(r.killBreakdown.refusedBeforeDown)} were refused (503) because the LB still sent to it until its checks marked it DOWN (wrk's connections send again at once after a fast 503, so this count grows with the detection time, not with the load); ${int(r.killBreakdown.failedAfterDown)} failed after that.`);
     lines.push('', '```', ...r.events.map((e) => `${e.at.slice(11, 23)}  +${e.t.toFixed(1).padStart(6)} s  ${e.what}`), '```', '');
   }
