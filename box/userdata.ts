@@ -6,6 +6,7 @@
  * else differs and nothing is edited after rendering.
  */
 import { isAbsolute, join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { loadEnvironment, loadEnvironmentFile, type LoadedEnvironment } from '../config/load.js';
 import { renderUserData, type AppConnections } from '../templates/droplet.js';
@@ -40,6 +41,8 @@ export function inspectUserData(userData: string): { packages: string[]; sysctl:
     if (!f.path.startsWith('/etc/sysctl.d/') || f.content === undefined) continue;
     let text = f.content;
     if (f.encoding === 'b64' || f.encoding === 'base64') text = Buffer.from(text, 'base64').toString('utf8');
+    // templates/droplet.ts gzips files from COMPRESS_FROM_BYTES on.
+    else if (f.encoding === 'gz+b64' || f.encoding === 'gzip+base64') text = gunzipSync(Buffer.from(text, 'base64')).toString('utf8');
     else if (f.encoding) throw new Error(`${f.path}: encoding ${f.encoding} is not read by the box`);
     for (const line of text.split('\n')) {
       const m = /^\s*([\w.-]+)\s*=\s*(.*?)\s*$/.exec(line);
