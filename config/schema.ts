@@ -205,11 +205,11 @@ export const capacitySchema = z.strictObject({
   cacheEntryBytes: z.number().int().min(16).max(536_870_912).default(512)
     .describe('Memory one cache entry takes: key, value and Valkey\'s per-key overhead. Default 512: an assumption for a small JSON object; the plan sizes the cache for misses/s x cache.ttlSeconds entries of this size.'),
   readQueriesPerSecondPerVcpu: z.number().int().min(10).max(1_000_000).default(12_000)
-    .describe('Reads/s one database vCPU serves. Default: the demo app\'s replica read measured 12,444-12,609 per CPU second with pgbench on one core (bench/results/pgbench.md), rounded down: a local estimate, a managed node differs.'),
+    .describe('Reads/s one database vCPU serves. Default: the demo app\'s replica read measured 8,814-13,529 per CPU second (median 12,697) with pgbench on one core over six rounds on a shared machine (bench/results/pgbench.md), the median rounded down: a local estimate, a managed node differs.'),
   writeQueriesPerSecondPerVcpu: z.number().int().min(10).max(1_000_000).default(7_000)
-    .describe('Writes/s one database vCPU serves. Default: the demo app\'s INSERT measured 7,149-8,026 per CPU second with pgbench on one core, fsync on (bench/results/pgbench.md), rounded down: a local estimate.'),
-  cacheOpsPerSecondPerVcpu: z.number().int().min(100).max(10_000_000).default(80_000)
-    .describe('Cache operations/s one cache vCPU serves (a node counts at most 3). Default: GET/SET measured 88,757-95,000 per CPU second on one core (bench/results/pgbench.md), rounded down: a local estimate.'),
+    .describe('Writes/s one database vCPU serves. Default: the demo app\'s INSERT measured 5,895-9,499 per CPU second (median 7,910) with pgbench on one core, fsync on, over six rounds on a shared machine (bench/results/pgbench.md), the median rounded down: a local estimate.'),
+  cacheOpsPerSecondPerVcpu: z.number().int().min(100).max(10_000_000).default(100_000)
+    .describe('Cache operations/s one cache vCPU serves (a node counts at most 3). Default: GET/SET measured 96,154-106,383 per CPU second (median 101,963) on one core over six rounds (bench/results/pgbench.md), the median rounded down: a local estimate.'),
   requestsPerTlsConnection: z.number().min(1).max(100_000).default(20)
     .describe('Requests a client sends over one TLS connection to the load balancer before opening a new one; sets the new TLS connections/s the LB must accept (250 per node). Default 20: an assumption (a browser keeps one HTTP/2 connection for a page and its assets; an API client without keepalive makes 1); measure yours from the LB\'s metrics.'),
   requestsPerSecondPerVcpu: z.number().int().min(50).max(50_000).default(3000)

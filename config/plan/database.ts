@@ -22,14 +22,14 @@ export const DATABASE_CONSTANTS = {
   /** Read replicas a cluster may have (the schema's cap; DigitalOcean documents none we could find). */
   maxReadReplicas: 10,
   /**
-   * Time a transaction holds its server connection, s: the demo app's INSERT took 4.3-4.4 ms in pgbench with
-   * the server saturated on one core (bench/results/pgbench.md), rounded up; a round trip inside the VPC adds
-   * well under a millisecond.
+   * Time a transaction holds its server connection, s: the demo app's INSERT took 2.1-5.8 ms in pgbench with
+   * the server saturated on one core (bench/results/pgbench.md), the highest rounded up; a round trip inside
+   * the VPC adds well under a millisecond.
    */
-  transactionSeconds: 0.005,
+  transactionSeconds: 0.006,
   /**
-   * New connections/s one vCPU accepts (fork, authentication, backend start): 160-169 measured with pgbench -C,
-   * without TLS (bench/results/pgbench.md), rounded down. A local estimate; TLS makes each one dearer.
+   * New connections/s one vCPU accepts (fork, authentication, backend start): 159-188 (median 171) measured with
+   * pgbench -C, without TLS (bench/results/pgbench.md), rounded down. A local estimate; TLS makes each one dearer.
    */
   newConnectionsPerSecondPerVcpu: 150,
   /** After a failover or restart the fleet reopens its pools within one typical request time, at least this long. */

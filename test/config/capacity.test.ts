@@ -80,7 +80,7 @@ describe('GIVEN a target and a droplet size', () => {
   it('WHEN a droplet is tuned THEN it is for its own capacity plus headroom, whatever the target or count', () => {
     // One c-8 holds 13,440 (16,800 at 70% CPU, less 25% headroom); tuned for that plus the headroom again.
     const small = plan({ capacity: { targetConcurrentRequests: 1_000, typicalRequestSeconds: 1 } });
-    const large = plan({ capacity: { targetConcurrentRequests: 60_000, typicalRequestSeconds: 1 } });
+    const large = plan({ capacity: { targetConcurrentRequests: 60_000, typicalRequestSeconds: 1 }, postgres: { sizeSlug: 'db-s-16vcpu-64gb' } });
     expect(small.tuning.concurrentRequests).toBe(Math.ceil(13_440 * C.unevenShareHeadroom));
     expect(large.tuning).toEqual(small.tuning);
   });
