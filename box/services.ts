@@ -2,6 +2,11 @@
  * The droplet's managed services, played by real servers beside the container: a PostgreSQL 15 primary,
  * a streaming replica made with pg_basebackup, and Redis. Each listens on the host's VPC address only,
  * runs from a data directory under the run's scratch directory, and is stopped by the box.
+ *
+ * Roles are made the way DigitalOcean makes them, so a privilege the app lacks there fails here too: an
+ * admin role that is not a superuser (`doadmin`: CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS) owns the
+ * app's database, and the app user has only the default grants. On PostgreSQL 15+ that user may not
+ * create tables in schema `public` until the admin grants it (the droplet's app-grant step does).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, openSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -20,10 +25,14 @@ export interface ServiceSpec {
   readonly maxConnections: number;
 }
 
+/** DigitalOcean's administrative user of a managed PostgreSQL cluster (not a superuser). */
+export const ADMIN_USER = 'doadmin';
+
 export const PORTS = { primary: 15432, replica: 15433, redis: 16379 } as const;
 
 export interface Services {
-  readonly urls: { databaseUrl: string; databaseReplicaUrls: string; redisUrl: string };
+  /** `databaseAdminUrl` is the admin's, on the app's database: only the droplet's app-grant step gets it. */
+  readonly urls: { databaseUrl: string; databaseReplicaUrls: string; redisUrl: string; databaseAdminUrl: string };
   readonly logs: { primary: string; replica: string; redis: string };
   stopReplica(): Promise<void>;
   startReplica(): Promise<void>;
@@ -97,8 +106,10 @@ export async function startServices(spec: ServiceSpec): Promise<Services> {
 
   await startPg('primary');
   const pw = spec.password.replace(/'/g, "''");
+  // As DigitalOcean: the database belongs to the non-superuser admin; the app user gets the default grants.
+  await psql('primary', `CREATE ROLE ${ADMIN_USER} LOGIN PASSWORD '${pw}' NOSUPERUSER CREATEDB CREATEROLE REPLICATION BYPASSRLS`);
   await psql('primary', `CREATE ROLE ${spec.userName} LOGIN PASSWORD '${pw}'`);
-  await psql('primary', `CREATE DATABASE ${spec.databaseName} OWNER ${spec.userName}`);
+  await psql('primary', `CREATE DATABASE ${spec.databaseName} OWNER ${ADMIN_USER}`);
   await psql('primary', 'CREATE ROLE replicator REPLICATION LOGIN');
 
   // The replica: a base backup of the primary that streams from it (-R writes primary_conninfo).
@@ -127,7 +138,7 @@ export async function startServices(spec: ServiceSpec): Promise<Services> {
   await startRedis();
 
   const enc = encodeURIComponent;
-  const pgUrl = (port: number) => `postgresql://${enc(spec.userName)}:${enc(spec.password)}@${NET.hostAddress}:${port}/${spec.databaseName}`;
+  const pgUrl = (port: number, user = spec.userName) => `postgresql://${enc(user)}:${enc(spec.password)}@${NET.hostAddress}:${port}/${spec.databaseName}`;
   const stop = async (k: 'primary' | 'replica' | 'redis') => {
     const c = children[k];
     if (!c) return;
@@ -136,7 +147,12 @@ export async function startServices(spec: ServiceSpec): Promise<Services> {
     delete children[k];
   };
   return {
-    urls: { databaseUrl: pgUrl(PORTS.primary), databaseReplicaUrls: pgUrl(PORTS.replica), redisUrl: `redis://default:${enc(redisPassword)}@${NET.hostAddress}:${PORTS.redis}/0` },
+    urls: {
+      databaseUrl: pgUrl(PORTS.primary),
+      databaseReplicaUrls: pgUrl(PORTS.replica),
+      redisUrl: `redis://default:${enc(redisPassword)}@${NET.hostAddress}:${PORTS.redis}/0`,
+      databaseAdminUrl: pgUrl(PORTS.primary, ADMIN_USER),
+    },
     logs,
     stopReplica: () => stop('replica'),
     startReplica: () => startPg('replica'),

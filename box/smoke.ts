@@ -62,6 +62,7 @@ export async function smoke(box: Box): Promise<Check[]> {
   const notFound = await httpGet(`${base}/nope`, 10_000);
   check('unknown path answered by the app', notFound.status === 404, `${notFound.status}`);
 
+  await databaseRoles(box, check);
   await readiness(box, check);
   await drainOnPoweroff(box, check);
   return checks;
@@ -81,6 +82,23 @@ async function readiness(box: Box, check: CheckFn): Promise<void> {
   const ids = releases.stdout.trim().split('\n').filter(Boolean);
   const expected = box.droplet.readFile('opt/app/release-id').trim().split('\n').pop();
   check('release step recorded once', ids.length === 1 && ids[0] === expected, `platform_releases: ${ids.join(', ') || releases.stderr.trim()}; this droplet's release: ${expected}`);
+}
+
+/**
+ * The write above ran on roles made as DigitalOcean makes them (box/services.ts): the database belongs to the
+ * non-superuser admin, the app user's tables exist only because app-grant granted CREATE on schema public,
+ * and the admin's env file is gone from the droplet once the grant ran.
+ */
+async function databaseRoles(box: Box, check: CheckFn): Promise<void> {
+  const db = box.env.config.postgres.databaseName;
+  const sql = `SELECT pg_get_userbyid(d.datdba), t.tableowner, r.rolsuper, has_schema_privilege(t.tableowner, 'public', 'CREATE')
+    FROM pg_database d, pg_tables t JOIN pg_roles r ON r.rolname = t.tableowner WHERE d.datname = current_database() AND t.tablename = 'items'`;
+  const q = await run('runuser', ['-u', 'postgres', '--', '/usr/lib/postgresql/15/bin/psql', '-h', `${box.runDir}/services/pg-sock`, '-p', String(PORTS.primary), '-d', db, '-XAtq', '-c', sql], { timeoutMs: 15_000, allowFailure: true });
+  const [owner, tableOwner, superuser, create] = q.stdout.trim().split('|');
+  check('roles as DigitalOcean makes them', owner === 'doadmin' && tableOwner !== undefined && tableOwner !== owner && superuser === 'f' && create === 't',
+    `database ${db} owned by ${owner}; items owned by ${tableOwner} (superuser: ${superuser}, CREATE on public by app-grant: ${create})${q.stderr.trim() ? `; ${q.stderr.trim()}` : ''}`);
+  const adminEnv = await box.droplet.exec(['test', '-e', '/etc/app/admin.env'], 10_000, true);
+  check('admin env file deleted after the grant', adminEnv.code !== 0, adminEnv.code !== 0 ? '/etc/app/admin.env is gone' : '/etc/app/admin.env still exists');
 }
 
 interface JournalEntry { t: number; unit: string; message: string }

@@ -113,6 +113,14 @@ export class Postgres extends Construct {
   }
 
   /**
+   * The primary directly as the cluster's admin (doadmin), on the app's database: for the droplet's one-off
+   * app-grant step only (README "Database roles": why the grant runs on a droplet, and what that exposes).
+   */
+  get adminPrimaryUrl(): string {
+    return `postgresql://${this.cluster.user}:${this.cluster.password}@${this.cluster.privateHost}:${Fn.tostring(this.cluster.port)}/${this.databaseName}?sslmode=require`;
+  }
+
+  /**
    * The replicas as the app's user, comma-separated, over the VPC. A replica's own URI carries the admin
    * user, so the app user's credentials are put in front of each replica's private host.
    */

@@ -89,6 +89,7 @@ export class WebStack extends TerraformStack {
     const connections: AppConnections = {
       databaseUrl: this.postgres.primaryUrl,
       databaseDirectUrl: this.postgres.directPrimaryUrl,
+      databaseAdminUrl: this.postgres.adminPrimaryUrl,
       databaseReplicaUrls: this.postgres.replicaUrls,
       redisUrl: this.cache.url,
     };
@@ -184,7 +185,7 @@ export class WebStack extends TerraformStack {
   private checkUserDataSize(env: LoadedEnvironment, droplet: DropletInput): void {
     const replicas = env.config.postgres.readReplicas.map(() => LONGEST_URL).join(',');
     try {
-      checkUserDataSize(renderUserData(droplet, { databaseUrl: LONGEST_URL, databaseDirectUrl: LONGEST_URL, databaseReplicaUrls: replicas, redisUrl: LONGEST_URL }));
+      checkUserDataSize(renderUserData(droplet, { databaseUrl: LONGEST_URL, databaseDirectUrl: LONGEST_URL, databaseReplicaUrls: replicas, redisUrl: LONGEST_URL, databaseAdminUrl: LONGEST_URL }));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new ConfigError([env.problemAt(['app'], message)]);

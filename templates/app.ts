@@ -62,6 +62,11 @@ export function renderAppEnv(input: AppEnvInput): string {
   }, '#');
 }
 
+/** `/etc/app/admin.env`: the cluster admin's URL for app-grant.service only (root-only). */
+export function renderAdminEnv(databaseAdminUrl: string): string {
+  return renderTemplate('app/admin.env', { databaseAdminUrl: envFileValue(databaseAdminUrl) }, '#');
+}
+
 /** `/opt/app/demo/demo_app.py`: the demo WSGI app (no placeholders: it reads the env file). */
 export function renderDemoApp(): string {
   return renderTemplate('app/demo_app.py', {}, '#');

@@ -3,18 +3,19 @@
  *
  * `dropletFiles` lists every file with path, owner and mode; `renderUserData` wraps them into one
  * cloud-config with the packages, the app user and the commands that start the services. Only the env
- * file carries connection strings (Terraform references in the stack); every other file is plain text
+ * files (the app's, and the admin's root-only one for app-grant) carry connection strings (Terraform
+ * references in the stack); every other file is plain text
  * known at synth time, snapshot-tested and checked by the tool that reads it (test/tools).
  */
 import { gzipSync } from 'node:zlib';
 import type { DropletTuning } from '../config/capacity.js';
 import type { AppConfig } from '../config/schema.js';
 import { toCloudConfigYaml, type CloudConfig, type CloudConfigCommand, type FileMode } from '../constructs/cloud-config.js';
-import { renderAppEnv, renderDemoApp, renderGitInstallScript } from './app.js';
+import { renderAdminEnv, renderAppEnv, renderDemoApp, renderGitInstallScript } from './app.js';
 import { renderGunicornConf } from './gunicorn.js';
 import { appUserLimits, renderLimitsConf, renderSysctlConf } from './host-tuning.js';
 import {
-  DEMO_DEEP_CHECK_PATH, DEMO_RELEASE_COMMAND, renderDemoReleaseIdFile, renderAppReleaseDropIn, renderDrainScript, renderDrainUnit,
+  DEMO_DEEP_CHECK_PATH, DEMO_RELEASE_COMMAND, renderDemoReleaseIdFile, renderAppReleaseDropIn, renderDrainScript, renderDrainUnit, renderGrantScript, renderGrantUnit,
   renderDropletIdScript, renderDropletIdUnit, renderNginxDrainDropIn, renderReadyScript, renderReadyUnit, renderReleaseCommand,
   renderReleaseStepScript, renderReleaseUnit,
 } from './lifecycle.js';
@@ -48,6 +49,11 @@ export interface AppConnections {
   /** Comma-separated; empty when there are no read replicas. */
   databaseReplicaUrls: string;
   redisUrl: string;
+  /**
+   * The primary directly as the cluster's admin (DigitalOcean's `doadmin`), for app-grant only: written to a
+   * root-only file that app-grant.service deletes once the app user has its privileges (README "Database roles").
+   */
+  databaseAdminUrl: string;
 }
 
 /** One file a droplet receives. */
@@ -151,10 +157,18 @@ export function dropletFiles(input: DropletInput, connections: AppConnections): 
       file(DROPLET_PATHS.releaseUnit, renderReleaseUnit(environment, appDir)),
       file(DROPLET_PATHS.appReleaseDropIn, renderAppReleaseDropIn()),
     ]),
+    // The app user's privileges on its database, granted by the admin before any release step.
+    file(DROPLET_PATHS.grantScript, renderGrantScript(), '0755'),
+    file(DROPLET_PATHS.grantUnit, renderGrantUnit(environment)),
+    // Root only: the app (user app, group www-data) never reads the admin's password.
+    file(DROPLET_PATHS.adminEnvFile, renderAdminEnv(connections.databaseAdminUrl), '0600', root, true),
     // Group app exists only after users-groups: deferred. systemd (root) reads it; Nginx cannot.
     file(DROPLET_PATHS.envFile, renderAppEnv({
       environment,
-      ...connections,
+      databaseUrl: connections.databaseUrl,
+      databaseDirectUrl: connections.databaseDirectUrl,
+      databaseReplicaUrls: connections.databaseReplicaUrls,
+      redisUrl: connections.redisUrl,
       database: tuning.database,
       cacheTtlSeconds: input.cacheTtlSeconds,
       // No load-test wait may outlast a worker's heartbeat timeout (it is far inside the proxy timeouts).
@@ -176,7 +190,7 @@ export function dropletCloudConfig(input: DropletInput, connections: AppConnecti
     ['rm', '-f', '/etc/nginx/sites-enabled/default'],
     ['install', '-d', '-m', '0755', '/opt/app/static', '/opt/app/media'],
     ['systemctl', 'daemon-reload'],
-    ['systemctl', 'enable', 'app.socket', 'app.service', 'nginx.service', 'droplet-id.service', 'droplet-ready.service', 'droplet-drain.service'],
+    ['systemctl', 'enable', 'app-grant.service', 'app.socket', 'app.service', 'nginx.service', 'droplet-id.service', 'droplet-ready.service', 'droplet-drain.service'],
     // The socket, then the app (which takes it over, after its release step), then Nginx with the droplet's id.
     ['systemctl', 'start', 'app.socket'],
     ['systemctl', 'restart', 'app.service'],
@@ -195,8 +209,8 @@ export function dropletCloudConfig(input: DropletInput, connections: AppConnecti
       { name: APP_USER, system: true, primary_group: APP_USER, homedir: '/opt/app', no_create_home: true, shell: '/usr/sbin/nologin', lock_passwd: true },
     ],
     write_files: dropletFiles(input, connections).map(({ path, owner, permissions, content, defer }) => {
-      // Never the env file: its Terraform references must stay readable text for Terraform to fill in.
-      const gz = path !== DROPLET_PATHS.envFile && Buffer.byteLength(content, 'utf8') >= COMPRESS_FROM_BYTES;
+      // Never the env files: their Terraform references must stay readable text for Terraform to fill in.
+      const gz = path !== DROPLET_PATHS.envFile && path !== DROPLET_PATHS.adminEnvFile && Buffer.byteLength(content, 'utf8') >= COMPRESS_FROM_BYTES;
       return { path, owner, permissions, ...(gz ? { encoding: 'gz+b64' as const, content: gzipBase64(content) } : { content }), ...(defer ? { defer } : {}) };
     }),
     runcmd,

@@ -101,6 +101,22 @@ export function renderReleaseUnit(environment: string, appDir: string): string {
   }, '#');
 }
 
+/** `/usr/local/sbin/app-grant`: USAGE and CREATE on schema public for the app user, as the cluster admin. */
+export function renderGrantScript(): string {
+  return renderTemplate('app/grant-step.py', {}, '#');
+}
+
+/** `app-grant.service`: the grant before the release step, from the root-only admin env file, which it then deletes. */
+export function renderGrantUnit(environment: string): string {
+  return renderTemplate('systemd/app-grant.service', {
+    environment,
+    envFile: DROPLET_PATHS.envFile,
+    adminEnvFile: DROPLET_PATHS.adminEnvFile,
+    configDir: DROPLET_PATHS.configDir,
+    script: DROPLET_PATHS.grantScript,
+  }, '#');
+}
+
 /** `app.service.d/release.conf`: the app requires its release step. */
 export function renderAppReleaseDropIn(): string {
   return renderTemplate('systemd/app-release.conf', {}, '#');

@@ -34,6 +34,10 @@ export const DROPLET_PATHS = {
   releaseCommand: '/etc/app/release-command',
   releaseUnit: '/etc/systemd/system/app-release.service',
   appReleaseDropIn: '/etc/systemd/system/app.service.d/release.conf',
+  /** The database admin's URL (root-only, deleted after use) and the step that grants the app user its privileges. */
+  adminEnvFile: '/etc/app/admin.env',
+  grantScript: '/usr/local/sbin/app-grant',
+  grantUnit: '/etc/systemd/system/app-grant.service',
   /** The readiness contract's state (tmpfs: a reboot starts not ready and not draining). */
   dropletRunDir: '/run/droplet',
   readyFlag: '/run/droplet/ready',

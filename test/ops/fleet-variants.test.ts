@@ -11,7 +11,7 @@ import { breakUserData, variantB, variantRelease2 } from '../../box/fleet/varian
 import { renderForBox } from '../../box/userdata.js';
 
 const env = loadEnvironmentFile(FLEET_CONFIG, 'fleet');
-const urls = { databaseUrl: 'postgresql://u:p@10.213.0.1:15432/app', databaseReplicaUrls: 'postgresql://u:p@10.213.0.1:15433/app', redisUrl: 'redis://default:p@10.213.0.1:16379/0' };
+const urls = { databaseUrl: 'postgresql://u:p@10.213.0.1:15432/app', databaseReplicaUrls: 'postgresql://u:p@10.213.0.1:15433/app', redisUrl: 'redis://default:p@10.213.0.1:16379/0', databaseAdminUrl: 'postgresql://doadmin:p@10.213.0.1:15432/app' };
 const render = (change?: typeof variantB) => renderForBox(change ? change(env) : env, urls);
 
 type Doc = { write_files: { path: string; content: string; encoding?: string }[] };

@@ -20,10 +20,12 @@ describe.each(allRendered())('droplet files of $environment', ({ environment, fi
     for (const f of files) expect(f.content, f.path).toMatch(/Rendered from templates\/\S+ by this project's cdktf synth\. Do not edit on the host/);
   });
 
-  it('only the env file carries the connection strings', () => {
+  it('only the env files carry the connection strings; the admin\'s only the root-only one', () => {
+    const { databaseAdminUrl, ...appUrls } = EXAMPLE_CONNECTIONS;
     for (const f of files) {
-      const carries = Object.values(EXAMPLE_CONNECTIONS).some((url) => f.content.includes(url));
+      const carries = Object.values(appUrls).some((url) => f.content.includes(url));
       expect(carries, f.path).toBe(f.path === '/etc/app/app.env');
+      expect(f.content.includes(databaseAdminUrl), f.path).toBe(f.path === '/etc/app/admin.env');
     }
   });
 
@@ -40,6 +42,11 @@ describe('dropletFiles', () => {
   it('gives the env file mode 0640, owner root:app', () => {
     const env = dropletFiles(dropletInput('production'), EXAMPLE_CONNECTIONS).find((f) => f.path === '/etc/app/app.env');
     expect(env).toMatchObject({ owner: 'root:app', permissions: '0640', defer: true });
+  });
+
+  it('gives the admin env file mode 0600, owner root:root: the app (user app, group www-data) cannot read it', () => {
+    const admin = dropletFiles(dropletInput('production'), EXAMPLE_CONNECTIONS).find((f) => f.path === '/etc/app/admin.env');
+    expect(admin).toMatchObject({ owner: 'root:root', permissions: '0600', defer: true });
   });
 
   it('writes the plan numbers, not template numbers', () => {

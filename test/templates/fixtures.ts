@@ -11,6 +11,7 @@ export const EXAMPLE_CONNECTIONS: AppConnections = {
   databaseDirectUrl: 'postgresql://app:example-password@private-db.example.internal:25060/app?sslmode=require',
   databaseReplicaUrls: 'postgresql://app:example-password@private-replica-1.example.internal:25060/app?sslmode=require',
   redisUrl: 'rediss://default:example-password@private-cache.example.internal:25061',
+  databaseAdminUrl: 'postgresql://doadmin:example-admin-password@private-db.example.internal:25060/app?sslmode=require',
 };
 
 /** The environments shipped in config/. */

@@ -88,6 +88,8 @@ let pgData = '';
 let pgAdmin: ((sql: string, database?: string) => string) | undefined;
 let sockets: { up: string; degraded: string; unreleased: string } | undefined;
 let primaryUrl = '';
+/** The database's URL for a user: `app` (default grants) or `doadmin` (owns the databases, no superuser). */
+let urlFor: (user: 'app' | 'doadmin', database: string) => string = () => '';
 /** The rendered dev droplet files by base name, with the test's database. */
 let devFiles: Record<string, string> = {};
 
@@ -108,11 +110,19 @@ async function releaseStep(releaseId: string, command: { workDir: string } | { s
   return runAsync('/usr/bin/python3', [path.join(dir, 'app-release'), '--release-id-file', path.join(dir, 'release-id'), '--command', commandFile], { env, cwd: dir, timeoutMs: 30_000 });
 }
 
+/** Run the rendered app-grant script as app-grant.service does: the admin's URL and the app's direct URL. */
+async function grantStep(database: string, adminUrl = urlFor('doadmin', database)) {
+  const dir = tempDir('grant');
+  writeFileSync(path.join(dir, 'app-grant'), devFiles['app-grant']!);
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', DATABASE_ADMIN_URL: adminUrl, DATABASE_DIRECT_URL: urlFor('app', database) };
+  return runAsync('/usr/bin/python3', [path.join(dir, 'app-grant')], { env, cwd: dir, timeoutMs: 30_000 });
+}
+
 /** Start one app instance from the dev environment's rendered files; returns its socket path. */
 async function startApp(name: string, connections: { databaseUrl: string; databaseReplicaUrls: string; redisUrl: string }, logs: string[], release = false): Promise<string> {
   const dir = tempDir(`demo-${name}`);
   mkdirSync(path.join(dir, 'metrics'));
-  const files = Object.fromEntries(dropletFiles(dropletInput('dev'), { ...connections, databaseDirectUrl: connections.databaseUrl }).map((f) => [path.basename(f.path), f.content]));
+  const files = Object.fromEntries(dropletFiles(dropletInput('dev'), { ...connections, databaseDirectUrl: connections.databaseUrl, databaseAdminUrl: '' }).map((f) => [path.basename(f.path), f.content]));
   writeFileSync(path.join(dir, 'demo_app.py'), files['demo_app.py']!);
   if (release) {
     // As on the droplet: app-release.service runs the demo's step before app.service starts.
@@ -151,21 +161,29 @@ beforeAll(async () => {
   if (start.status !== 0) throw new Error(`postgres failed to start: ${start.stdout}${start.stderr}${readFileSync(path.join(pgDir, 'log'), 'utf8')}`);
   const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   children.push(redis);
-  const db = `postgresql://postgres@127.0.0.1:${pgPort}/postgres`;
+  urlFor = (user, database) => `postgresql://${user}@127.0.0.1:${pgPort}/${database}`;
+  const db = urlFor('app', 'app');
   primaryUrl = db;
   pgAdmin = (sql, database = 'postgres') => {
     const r = runAsPostgres(`${PG_BIN}/psql`, ['-h', pgDir, '-p', String(pgPort), '-d', database, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
     if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
     return r.stdout.trim();
   };
+  // As DigitalOcean makes them: the admin is no superuser and owns the databases; app has default grants.
+  pgAdmin('CREATE ROLE doadmin LOGIN NOSUPERUSER CREATEDB CREATEROLE REPLICATION BYPASSRLS');
+  pgAdmin('CREATE ROLE app LOGIN');
+  pgAdmin('CREATE DATABASE app OWNER doadmin');
   // A second database that no release step ever ran on: the deep check must fail there.
-  pgAdmin('CREATE DATABASE unreleased');
-  devFiles = Object.fromEntries(dropletFiles(dropletInput('dev'), { databaseUrl: db, databaseDirectUrl: db, databaseReplicaUrls: '', redisUrl: '' }).map((f) => [path.basename(f.path), f.content]));
+  pgAdmin('CREATE DATABASE unreleased OWNER doadmin');
+  devFiles = Object.fromEntries(dropletFiles(dropletInput('dev'), { databaseUrl: db, databaseDirectUrl: db, databaseReplicaUrls: '', redisUrl: '', databaseAdminUrl: urlFor('doadmin', 'app') }).map((f) => [path.basename(f.path), f.content]));
   const logs: string[] = [];
-  const unreleasedDb = `postgresql://postgres@127.0.0.1:${pgPort}/unreleased`;
+  // As app-grant.service before the first release step on a droplet.
+  const granted = await grantStep('app');
+  if (granted.status !== 0) throw new Error(`app-grant failed:\n${granted.stdout}${granted.stderr}`);
+  const unreleasedDb = urlFor('app', 'unreleased');
   const up = await startApp('up', { databaseUrl: db, databaseReplicaUrls: db, redisUrl: `redis://127.0.0.1:${redisPort}/0` }, logs, true);
   const [degraded, unreleased] = await Promise.all([
-    startApp('degraded', { databaseUrl: db, databaseReplicaUrls: `postgresql://postgres@127.0.0.1:${deadPort}/postgres`, redisUrl: `redis://127.0.0.1:${deadPort}/0` }, []),
+    startApp('degraded', { databaseUrl: db, databaseReplicaUrls: `postgresql://app@127.0.0.1:${deadPort}/app`, redisUrl: `redis://127.0.0.1:${deadPort}/0` }, []),
     startApp('unreleased', { databaseUrl: unreleasedDb, databaseReplicaUrls: '', redisUrl: '' }, []),
   ]);
   sockets = { up, degraded, unreleased };
@@ -269,8 +287,10 @@ describe('release step (app-release) against PostgreSQL', () => {
   it('recorded the demo release (its step made the items table before the app started)', (ctx) => {
     stack(ctx);
     const id = devFiles['release-id']!.trim().split('\n').pop()!;
-    expect(pgAdmin!(`SELECT count(*) FROM platform_releases WHERE release_id = '${id}'`)).toBe('1');
-    expect(pgAdmin!("SELECT to_regclass('items') IS NOT NULL")).toBe('t');
+    expect(pgAdmin!(`SELECT count(*) FROM platform_releases WHERE release_id = '${id}'`, 'app')).toBe('1');
+    expect(pgAdmin!("SELECT to_regclass('items') IS NOT NULL", 'app')).toBe('t');
+    // Made by the app user, who owns what it creates: later releases may alter them without the admin.
+    expect(pgAdmin!("SELECT tableowner FROM pg_tables WHERE tablename IN ('items', 'platform_releases') GROUP BY 1", 'app')).toBe('app');
   });
 
   it('runs the step once for two boots of the same release, one after the other', async (ctx) => {
@@ -301,7 +321,7 @@ describe('release step (app-release) against PostgreSQL', () => {
     const failed = await releaseStep('release-fail', step(log, 0, 3));
     expect(failed.status).toBe(1);
     expect(failed.stdout).toContain('app-release: release release-fail: step failed (exit 3)');
-    expect(pgAdmin!("SELECT count(*) FROM platform_releases WHERE release_id = 'release-fail'")).toBe('0');
+    expect(pgAdmin!("SELECT count(*) FROM platform_releases WHERE release_id = 'release-fail'", 'app')).toBe('0');
     const retried = await releaseStep('release-fail', step(log));
     expect(retried.status).toBe(0);
     expect(runs(log)).toEqual(['run release-fail', 'run release-fail']);
@@ -309,9 +329,51 @@ describe('release step (app-release) against PostgreSQL', () => {
 
   it('fails with one clear line when the primary cannot be reached', async (ctx) => {
     stack(ctx);
-    const r = await releaseStep('release-nodb', step('/dev/null'), 'postgresql://postgres@127.0.0.1:1/postgres');
+    const r = await releaseStep('release-nodb', step('/dev/null'), 'postgresql://app@127.0.0.1:1/app');
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^app-release: cannot connect to the primary: .*(refused|could not connect)/m);
     expect(r.stderr).toBe('');
+  });
+});
+
+describe('database roles as DigitalOcean makes them (app-grant)', () => {
+  it('the release step cannot create its tables until app-grant ran; after it, it can', async (ctx) => {
+    stack(ctx);
+    pgAdmin!('CREATE DATABASE fresh OWNER doadmin');
+    const dir = tempDir('grant-fresh');
+    writeFileSync(path.join(dir, 'demo_app.py'), devFiles['demo_app.py']!);
+    const before = await releaseStep('release-fresh', { workDir: dir }, urlFor('app', 'fresh'));
+    expect(before.status).toBe(1);
+    expect(before.stdout).toMatch(/app-release: release release-fresh: database error: permission denied for schema public/);
+    const granted = await grantStep('fresh');
+    expect([granted.status, granted.stdout.trim()]).toEqual([0, 'app-grant: app may use and create in schema public of fresh']);
+    const after = await releaseStep('release-fresh', { workDir: dir }, urlFor('app', 'fresh'));
+    expect([after.status, after.stdout]).toEqual([0, expect.stringContaining('table items ready')]);
+  });
+
+  it('grants exactly USAGE and CREATE on schema public: no superuser, no CREATE on the database, no other database', (ctx) => {
+    stack(ctx);
+    expect(pgAdmin!("SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = 'app'")).toBe('f|f|f');
+    expect(pgAdmin!("SELECT has_schema_privilege('app', 'public', 'USAGE,CREATE')", 'app')).toBe('t');
+    expect(pgAdmin!("SELECT has_database_privilege('app', 'app', 'CREATE')")).toBe('f');
+    expect(pgAdmin!("SELECT has_schema_privilege('app', 'public', 'CREATE')", 'unreleased')).toBe('f');
+  });
+
+  it('running app-grant again changes nothing', async (ctx) => {
+    stack(ctx);
+    const acl = () => pgAdmin!("SELECT nspacl::text FROM pg_namespace WHERE nspname = 'public'", 'app');
+    const before = acl();
+    expect((await grantStep('app')).status).toBe(0);
+    expect(acl()).toBe(before);
+  });
+
+  it('fails with one clear line when given the app user instead of the admin, or no reachable primary', async (ctx) => {
+    stack(ctx);
+    const self = await grantStep('app', urlFor('app', 'app'));
+    expect([self.status, self.stdout.trim()]).toEqual([1, "app-grant: the admin URL logs in as the app user app: give the cluster's admin URL"]);
+    const down = await grantStep('app', 'postgresql://doadmin@127.0.0.1:1/app');
+    expect(down.status).toBe(1);
+    expect(down.stdout).toMatch(/^app-grant: cannot connect to the primary as the admin: /m);
+    expect(down.stderr).toBe('');
   });
 });

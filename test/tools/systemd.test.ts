@@ -32,10 +32,10 @@ function verifyAppService(unit: string, socket: string) {
   return verify(dir, 'app.socket', 'app.service');
 }
 
-const SCRIPTS = ['droplet-id', 'droplet-ready', 'droplet-drain', 'app-release'];
+const SCRIPTS = ['droplet-id', 'droplet-ready', 'droplet-drain', 'app-release', 'app-grant'];
 
 /**
- * Every unit a droplet gets, with its drop-ins, verified in one run: app.socket, app.service (+ release.conf),
+ * Every unit a droplet gets, with its drop-ins, verified in one run: app.socket, app.service (+ release.conf), app-grant.service,
  * app-release.service, the droplet-* units and nginx.service (+ nofile.conf, drain.conf).
  */
 function verifyDropletUnits(byName: Readonly<Record<string, string>>, edit: (name: string, text: string) => string = (_n, t) => t) {
@@ -43,7 +43,7 @@ function verifyDropletUnits(byName: Readonly<Record<string, string>>, edit: (nam
   const local = (name: string) => edit(name, byName[name]!).replaceAll('/usr/local/sbin/', `${dir}/`)
     .replace('ExecStart=/opt/app/venv/bin/python3 ', 'ExecStart=/usr/bin/python3 ');
   for (const script of SCRIPTS) if (byName[script]) writeFileSync(path.join(dir, script), byName[script]!, { mode: 0o755 });
-  const units = ['app.socket', 'app.service', 'app-release.service', 'droplet-id.service', 'droplet-ready.service', 'droplet-drain.service'].filter((u) => byName[u]);
+  const units = ['app.socket', 'app.service', 'app-grant.service', 'app-release.service', 'droplet-id.service', 'droplet-ready.service', 'droplet-drain.service'].filter((u) => byName[u]);
   for (const unit of units) writeFileSync(path.join(dir, unit), local(unit));
   copyFileSync(NGINX_UNIT, path.join(dir, 'nginx.service'));
   mkdirSync(path.join(dir, 'nginx.service.d'));
