@@ -13,7 +13,7 @@
  */
 import { DATABASE_SIZES, type DatabaseSize } from '../catalog.js';
 import type { EnvironmentConfig } from '../schema.js';
-import { fmt, percent, SHARED_CONSTANTS, type PlanIssue } from './shared.js';
+import { fmt, percent, reconnectWindowSeconds, SHARED_CONSTANTS, type PlanIssue } from './shared.js';
 
 export const CACHE_CONSTANTS = {
   /** Valkey's default maxclients. */
@@ -26,8 +26,6 @@ export const CACHE_CONSTANTS = {
    * concurrent cache calls many times over.
    */
   cacheConnectionsPerProcess: 10,
-  /** After a failover the fleet reopens its cache connections within one typical request time, at least this long. */
-  minReconnectWindowSeconds: 1,
 } as const;
 
 const C = { ...SHARED_CONSTANTS, ...CACHE_CONSTANTS };
@@ -98,7 +96,7 @@ export function planCache(config: EnvironmentConfig, readsPerSecond: number, pro
       message: `${fmt(processes)} app processes at fleet.maxDroplets hold up to ${fmt(connections)} cache connections (${C.cacheConnectionsPerProcess} each); a Valkey node accepts ${fmt(C.cacheMaxClients)} (maxclients), whatever its size. Lower fleet.maxDroplets, use larger droplets (fewer processes per request), or split the cache over several clusters`,
     });
   }
-  const windowSeconds = Math.max(C.minReconnectWindowSeconds, capacity.typicalRequestSeconds);
+  const windowSeconds = reconnectWindowSeconds(capacity.typicalRequestSeconds);
   return {
     sizeSlug: cache.sizeSlug,
     opsPerSecond,

@@ -12,13 +12,18 @@
 import { DATABASE_SIZES, type DatabaseSize } from '../catalog.js';
 import type { EnvironmentConfig } from '../schema.js';
 import { DROPLET_CONSTANTS, replicaPoolSizeFor } from './droplet.js';
-import { fmt, percent, SHARED_CONSTANTS, type PlanIssue } from './shared.js';
+import { fmt, percent, reconnectWindowSeconds, SHARED_CONSTANTS, type PlanIssue } from './shared.js';
 
 export const DATABASE_CONSTANTS = {
   pgConnectionsPerGib: 25,
   pgReservedConnections: 3,
   /** Server connections left outside the app's PgBouncer pool: admin, migrations, monitoring. */
   pgAdminConnections: 5,
+  /**
+   * Replica connections one process holds at most, however many a replica could give it: as many as it may
+   * hold to the primary (pool + overflow), since one request reads on one connection at a time.
+   */
+  maxReplicaConnectionsPerProcess: DROPLET_CONSTANTS.primaryPoolPerProcess + DROPLET_CONSTANTS.primaryOverflowPerProcess,
   /** Read replicas a cluster may have (the schema's cap; DigitalOcean documents none we could find). */
   maxReadReplicas: 10,
   /**
@@ -32,8 +37,6 @@ export const DATABASE_CONSTANTS = {
    * pgbench -C, without TLS (bench/results/pgbench.md), rounded down. A local estimate; TLS makes each one dearer.
    */
   newConnectionsPerSecondPerVcpu: 150,
-  /** After a failover or restart the fleet reopens its pools within one typical request time, at least this long. */
-  minReconnectWindowSeconds: 1,
 } as const;
 
 const C = { ...SHARED_CONSTANTS, ...DATABASE_CONSTANTS };
@@ -143,7 +146,7 @@ function planConnections(
       message: `${postgres.pool.mode} pooling gives each of the fleet's ${fmt(processes)} processes its own server connection: ${fmt(clientConnections)} needed, ${poolSize} in the pool (by ${fmt(clientConnections - poolSize)}). Use transaction pooling, fewer workers, or a larger postgres.sizeSlug`,
     });
   }
-  const windowSeconds = Math.max(C.minReconnectWindowSeconds, capacity.typicalRequestSeconds);
+  const windowSeconds = reconnectWindowSeconds(capacity.typicalRequestSeconds);
   let replicaLimit = 0;
   let replicaPerProcess = 0;
   let readsEach = 0;
@@ -175,7 +178,7 @@ function planConnections(
     }
     // Each process opens its replica engine to one replica; processes spread evenly over the replicas.
     const processesPerReplica = Math.ceil(processes / replicas.length);
-    replicaPerProcess = Math.floor((replicaLimit - C.pgAdminConnections) / processesPerReplica);
+    replicaPerProcess = Math.min(C.maxReplicaConnectionsPerProcess, Math.floor((replicaLimit - C.pgAdminConnections) / processesPerReplica));
     if (replicaPerProcess < 1) {
       const fits = SIZES.find(([, s]) => s.vcpus >= smallest.vcpus && postgresConnectionLimit(s) - C.pgAdminConnections >= processesPerReplica);
       const moreReplicas = Math.ceil(processes / (replicaLimit - C.pgAdminConnections));

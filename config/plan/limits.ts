@@ -8,7 +8,7 @@ import type { CachePlan } from './cache.js';
 import type { DatabasePlan } from './database.js';
 import { FLEET_CONSTANTS, fleetSize, type FleetPlan, type RolloutPlan } from './fleet.js';
 import { LOAD_BALANCER_CONSTANTS } from './load-balancer.js';
-import { droplets, fmt, type PlanIssue } from './shared.js';
+import { droplets, type PlanIssue } from './shared.js';
 
 /** One limit: what the plan uses of it, the limit, and where the limit is documented. */
 export interface LimitRow {
@@ -71,6 +71,3 @@ export function planLimits(
   ];
   return { peakDroplets, dropletLimit: accountLimit, dropletLimitPinned: pinned, rows, notes };
 }
-
-/** A count with its limit, for messages and the report. */
-export const usedOf = (row: LimitRow) => `${fmt(row.used)} / ${fmt(row.max)}`;

@@ -14,7 +14,15 @@ export const SHARED_CONSTANTS = {
   targetCpuUtilization: 0.7,
   /** Load above the even share a droplet, a worker, a node or a replica must absorb (uneven balancing). */
   unevenShareHeadroom: 1.25,
+  /** After a failover or restart the fleet reopens its pools within one typical request time, at least this long. */
+  minReconnectWindowSeconds: 1,
 } as const;
+
+/** Seconds in which the fleet reopens its database and cache connections after a failover or restart. */
+export function reconnectWindowSeconds(typicalRequestSeconds: number): number {
+  // Each process reopens a connection on its next use of it: within about one typical request.
+  return Math.max(SHARED_CONSTANTS.minReconnectWindowSeconds, typicalRequestSeconds);
+}
 
 export const fmt = (n: number) => n.toLocaleString('en-US');
 export const droplets = (n: number) => `${fmt(n)} droplet${n === 1 ? '' : 's'}`;

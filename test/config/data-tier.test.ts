@@ -178,6 +178,13 @@ describe('each rule: a config that passes and one that fails', () => {
     expect(planOf(eightX()).database.replicaPerProcess).toBe(4);
   });
 
+  it('a process holds at most 15 replica connections (its primary pool plus overflow), however large the replica', () => {
+    // 160 processes over 2 replicas of 64 GiB: 80 each, 1,592 connections would give 19 apiece.
+    const big = { sizeSlug: 'db-s-4vcpu-8gb', standbyNodes: 1, readReplicas: [{ sizeSlug: 'db-s-16vcpu-64gb' }, { sizeSlug: 'db-s-16vcpu-64gb' }] };
+    expect(planOf(production({ postgres: big })).database).toMatchObject({ replicaPerProcess: 15, replicaConnectionsUsed: 80 * 15 });
+    expect(planOf(production({ postgres: big })).tuning.database).toMatchObject({ replicaPoolSize: 5, replicaMaxOverflow: 10 });
+  });
+
   it('the PgBouncer pool: server connections the primary\'s queries keep busy (postgres.pool.size)', () => {
     const pool = (size: number) => ({ sizeSlug: 'db-s-4vcpu-8gb', standbyNodes: 1, readReplicas: [{ sizeSlug: 'db-s-4vcpu-8gb' }], pool: { size } });
     expect(planOf(production({ postgres: pool(100) })).database.pgbouncerPoolBusy).toBe(75);
