@@ -1,6 +1,6 @@
 /**
  * The baseline in the same box: the reference recipe's files (bench/baseline/, values from
- * shared/REFERENCE.md) put in place of ours on the booted droplet. Our app unit, site, Nginx drop-in and
+ * "Scaling Python on DigitalOcean to handle 50,000+ concurrent requests") put in place of ours on the booted droplet. Our app unit, site, Nginx drop-in and
  * kernel settings give way to the recipe's Gunicorn on TCP 8000, its site (proxy_pass, no upstream block),
  * Debian's nginx.conf with worker_rlimit_nofile 65536, and its sysctl values. The demo app, its env file
  * and the services stay: both configurations serve the same code against the same databases.

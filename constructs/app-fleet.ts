@@ -89,7 +89,8 @@ export class AppFleet extends Construct {
     super(scope, id);
     const fleetTag = new tag.Tag(this, 'tag', { name: `${props.name}-app` });
     this.tagName = fleetTag.name;
-    // Plain text, neither gzipped nor base64: DigitalOcean's user_data must be plain text (FACTS.md).
+    // Plain text, neither gzipped nor base64: DigitalOcean's user_data must be plain text
+    // (digitalocean/openapi, specification/resources/droplets/models/droplet_create.yml).
     this.userData = new dataCloudinitConfig.DataCloudinitConfig(this, 'user-data', {
       gzip: false,
       base64Encode: false,

@@ -154,7 +154,7 @@ export class WebStack extends TerraformStack {
     });
   }
 
-  /** Local state beside the stack, or the S3 backend on DigitalOcean Spaces (settings from FACTS.md). */
+  /** Local state beside the stack, or the S3 backend on DigitalOcean Spaces (settings from DigitalOcean's docs, "Use Spaces as a Terraform backend"). */
   private useStateBackend(id: string, env: LoadedEnvironment): void {
     const state = env.config.state;
     if (state.backend === 'local') {

@@ -1,6 +1,6 @@
 /**
  * Policy rules over a synthesized stack (`cdk.tf.json`): what tfsec/checkov check on DigitalOcean
- * Terraform (shared/FACTS.md), with this project's reasoned exceptions, and the production rules.
+ * Terraform (tfsec/trivy `digitalocean-*` and checkov `CKV_DIO_*` rules), with this project's reasoned exceptions, and the production rules.
  *
  * Rules read the Terraform JSON, not our constructs, so they also catch a hand-edited construct or an
  * override. Each finding names the resource address and what to change: a config key where one exists,

@@ -75,7 +75,7 @@ describe('GIVEN dev (no domain, no recipients) WHEN its diagram is drawn', () =>
 
 describe('GIVEN an autoscale pool and admin SSH WHEN the diagram is drawn', () => {
   it('THEN it shows the pool bounds and who may SSH', () => {
-    const env = variant('staging', { 'fleet.autoscale': { minInstances: 2, maxInstances: 8, targetCpuUtilization: 0.5 }, 'fleet.adminSshCidrs': ['198.51.100.0/24'] });
+    const env = variant('staging', { 'fleet.autoscale': { minInstances: 2, maxInstances: 8, targetCpuUtilization: 0.5 }, 'fleet.maxDroplets': 8, 'fleet.adminSshCidrs': ['198.51.100.0/24'] });
     const diagram = environmentDiagram(env);
     expect(diagram).toContain(`autoscale pool 2-8 x ${env.plan.droplet.sizeSlug} at 50% CPU`);
     expect(diagram).toContain('SSH from 198.51.100.0/24');
