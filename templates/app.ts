@@ -27,6 +27,7 @@ export interface AppEnvInput {
   readonly databaseReplicaUrls: string;
   readonly redisUrl: string;
   readonly database: DropletTuning['database'];
+  readonly cache: DropletTuning['cache'];
   readonly cacheTtlSeconds: number;
   /** The longest wait /io accepts. */
   readonly ioMaxSeconds: number;
@@ -47,6 +48,15 @@ export function renderAppEnv(input: AppEnvInput): string {
     replicaPoolSize: input.database.replicaPoolSize,
     replicaMaxOverflow: input.database.replicaMaxOverflow,
     poolRecycleSeconds: input.database.poolRecycleSeconds,
+    poolTimeoutSeconds: input.database.poolTimeoutSeconds,
+    connectTimeoutSeconds: input.database.connectTimeoutSeconds,
+    statementTimeoutSeconds: input.database.statementTimeoutSeconds,
+    tcpUserTimeoutSeconds: input.database.tcpUserTimeoutSeconds,
+    keepaliveIdleSeconds: input.database.keepaliveIdleSeconds,
+    keepaliveIntervalSeconds: input.database.keepaliveIntervalSeconds,
+    keepaliveCount: input.database.keepaliveCount,
+    cacheMaxConnections: input.cache.maxConnections,
+    cacheTimeoutSeconds: input.cache.timeoutSeconds,
     cacheTtlSeconds: input.cacheTtlSeconds,
     ioMaxSeconds: input.ioMaxSeconds,
   };

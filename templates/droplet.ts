@@ -170,6 +170,7 @@ export function dropletFiles(input: DropletInput, connections: AppConnections): 
       databaseReplicaUrls: connections.databaseReplicaUrls,
       redisUrl: connections.redisUrl,
       database: tuning.database,
+      cache: tuning.cache,
       cacheTtlSeconds: input.cacheTtlSeconds,
       // No load-test wait may outlast a worker's heartbeat timeout (it is far inside the proxy timeouts).
       ioMaxSeconds: tuning.app.ioMaxSeconds,

@@ -5,7 +5,7 @@
  */
 import type { DropletSize } from '../catalog.js';
 import type { EnvironmentConfig } from '../schema.js';
-import { nextPowerOfTwo, SHARED_CONSTANTS } from './shared.js';
+import { fmt, nextPowerOfTwo, SHARED_CONSTANTS, type PlanIssue } from './shared.js';
 
 export const DROPLET_CONSTANTS = {
   /** Shared-CPU (s-*) droplets are burstable; count them at half a dedicated vCPU. */
@@ -62,6 +62,25 @@ export const DROPLET_CONSTANTS = {
   minDrainRequestSeconds: 5,
   /** Nginx's own stop after Gunicorn has finished: its connections are idle by then. */
   nginxStopSeconds: 10,
+  /**
+   * Nginx gives up on Gunicorn this long before the LB would drop the idle connection
+   * (`loadBalancer.httpIdleTimeoutSeconds`): Nginx answers the 504 and logs it, instead of the two racing.
+   */
+  proxyReadBelowLbIdleSeconds: 5,
+  /** Slow requests Nginx waits for: this many p95 times must fit under the proxy read timeout. */
+  proxyReadP95Multiple: 4,
+  /** libpq connect_timeout: a PgBouncer or replica that does not answer costs a request this long, not forever. */
+  dbConnectTimeoutSeconds: 3,
+  /** TCP keepalive on database connections: an idle pooled connection to a dead peer is noticed in idle + interval x count. */
+  dbKeepaliveIdleSeconds: 5,
+  dbKeepaliveIntervalSeconds: 2,
+  dbKeepaliveCount: 3,
+  /** Valkey connections per process (redis-py BlockingConnectionPool): a GET takes well under a millisecond, so a few dozen serve tens of thousands/s. */
+  cachePoolPerProcess: 48,
+  /** Cache socket, connect and pool-wait timeout: a slow cache costs a request this long, then it reads the database. */
+  cacheTimeoutSeconds: 0.25,
+  /** Of a worker's file reserve (gunicornFdReserve), what its own files take besides client pools: logs, metrics files, modules. */
+  gunicornOwnFiles: 256,
 } as const;
 
 const C = { ...SHARED_CONSTANTS, ...DROPLET_CONSTANTS };
@@ -107,14 +126,38 @@ export interface DropletTuning {
     /** Longest wait the demo's /io endpoint accepts: half the proxy timeout, so a load test never hits it. */
     readonly ioMaxSeconds: number;
   };
-  /** Per-process SQLAlchemy pools, written into the app's env file. */
+  /** Per-process SQLAlchemy pools and the timeouts of every database connection, written into the app's env file. */
   readonly database: {
     readonly primaryPoolSize: number;
     readonly primaryMaxOverflow: number;
     readonly replicaPoolSize: number;
     readonly replicaMaxOverflow: number;
     readonly poolRecycleSeconds: number;
+    /** Longest a request waits for a pooled connection (SQLAlchemy pool_timeout). */
+    readonly poolTimeoutSeconds: number;
+    readonly connectTimeoutSeconds: number;
+    /**
+     * statement_timeout, set on the app's role by the release step (PgBouncer refuses the `options` startup
+     * parameter): no statement outlasts what the drain gives a request.
+     */
+    readonly statementTimeoutSeconds: number;
+    /** libpq tcp_user_timeout: a query sent into a black hole fails one second after a statement could. */
+    readonly tcpUserTimeoutSeconds: number;
+    readonly keepaliveIdleSeconds: number;
+    readonly keepaliveIntervalSeconds: number;
+    readonly keepaliveCount: number;
   };
+  /** The Valkey client of each process (redis-py BlockingConnectionPool). */
+  readonly cache: {
+    readonly maxConnections: number;
+    /** Socket, connect and pool-wait timeout. */
+    readonly timeoutSeconds: number;
+  };
+  /**
+   * Outgoing connections one process may hold at most (database pools with overflow, the cache pool), all
+   * inside the worker's file reserve.
+   */
+  readonly clientPoolFiles: number;
   readonly memory: {
     readonly budgetMib: number;
     readonly availableMib: number;
@@ -199,10 +242,11 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
   // Requests one worker serves per hour at design load; restarting after that many bounds leaks without churn.
   const perWorkerRps = concurrent / capacity.typicalRequestSeconds / workers;
   const maxRequests = Math.max(1000, Math.round(perWorkerRps * C.workerRecycleSeconds));
-  // Slow requests must finish inside the proxy and drain timeouts: several p95s, never under a minute.
-  const proxyReadTimeoutSeconds = Math.max(60, Math.ceil(capacity.p95RequestSeconds * 4));
-  const totalFiles = workers * gunicornNofile + nginxWorkers * workerRlimitNofile;
+  // Nginx must give up before the LB drops the idle connection (or the two race and the LB's 504 goes
+  // unlogged); dropletTuningIssues refuses a profile whose slow requests need longer.
+  const proxyReadTimeoutSeconds = loadBalancer.httpIdleTimeoutSeconds - C.proxyReadBelowLbIdleSeconds;
   const replicaPoolSize = replicaPoolSizeFor(replicaPerProcess);
+  const clientPoolFiles = C.primaryPoolPerProcess + C.primaryOverflowPerProcess + replicaPerProcess + C.cachePoolPerProcess;
   const memoryBudgetMib = Math.ceil(baseMemoryMib(workers, nginxWorkers) + (concurrent * C.requestMemoryKib) / 1024);
   return {
     concurrentRequests: concurrent,
@@ -248,9 +292,8 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
       'net.ipv4.tcp_keepalive_time': '600',
       'net.ipv4.tcp_keepalive_probes': '5',
       'net.ipv4.tcp_keepalive_intvl': '15',
-      // System-wide open files: every process at its limit, twice over for everything else.
-      'fs.file-max': String(Math.max(2_097_152, nextPowerOfTwo(totalFiles * 2))),
-      'fs.nr_open': String(Math.max(1_048_576, maxOpen)),
+      // No fs.nr_open or fs.file-max: systemd raises both to their maxima at boot (templates/host-tuning.ts);
+      // every limit below (at most capacity.maxOpenFilesPerProcess) fits under them.
     },
     app: { ioMaxSeconds: Math.floor(proxyReadTimeoutSeconds / 2) },
     database: {
@@ -259,7 +302,16 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
       replicaPoolSize,
       replicaMaxOverflow: replicaPerProcess - replicaPoolSize,
       poolRecycleSeconds: C.poolRecycleSeconds,
+      poolTimeoutSeconds: C.dbConnectTimeoutSeconds,
+      connectTimeoutSeconds: C.dbConnectTimeoutSeconds,
+      statementTimeoutSeconds: drainRequestSeconds,
+      tcpUserTimeoutSeconds: drainRequestSeconds + 1,
+      keepaliveIdleSeconds: C.dbKeepaliveIdleSeconds,
+      keepaliveIntervalSeconds: C.dbKeepaliveIntervalSeconds,
+      keepaliveCount: C.dbKeepaliveCount,
     },
+    cache: { maxConnections: C.cachePoolPerProcess, timeoutSeconds: C.cacheTimeoutSeconds },
+    clientPoolFiles,
     memory: { budgetMib: memoryBudgetMib, availableMib: Math.floor(size.memoryMib * C.memoryBudgetShare) },
     drain: {
       lbDetectSeconds,
@@ -269,3 +321,24 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
   };
 }
 
+
+/** What a droplet's tuning cannot honour: slow requests the LB would cut, client pools past the file reserve. */
+export function dropletTuningIssues(config: EnvironmentConfig, tuning: DropletTuning): PlanIssue[] {
+  const issues: PlanIssue[] = [];
+  const { capacity, loadBalancer } = config;
+  const slowSeconds = Math.ceil(capacity.p95RequestSeconds * C.proxyReadP95Multiple);
+  if (slowSeconds > tuning.nginx.proxyReadTimeoutSeconds) {
+    issues.push({
+      path: ['loadBalancer', 'httpIdleTimeoutSeconds'],
+      message: `${loadBalancer.httpIdleTimeoutSeconds} s leaves Nginx a proxy_read_timeout of ${tuning.nginx.proxyReadTimeoutSeconds} s (it must end ${C.proxyReadBelowLbIdleSeconds} s before the LB's), below the ${slowSeconds} s that ${C.proxyReadP95Multiple} x capacity.p95RequestSeconds (${fmt(capacity.p95RequestSeconds)} s) need. Raise it to at least ${slowSeconds + C.proxyReadBelowLbIdleSeconds} (DigitalOcean: 30-600) or lower capacity.p95RequestSeconds`,
+    });
+  }
+  const poolRoom = C.gunicornFdReserve - C.gunicornOwnFiles;
+  if (tuning.clientPoolFiles > poolRoom) {
+    issues.push({
+      path: ['fleet', 'maxDroplets'],
+      message: `each Gunicorn worker may hold ${fmt(tuning.clientPoolFiles)} database and cache connections, more than the ${fmt(poolRoom)} its open-files reserve leaves for them; Add read replicas or lower fleet.maxDroplets (fewer replica connections per process)`,
+    });
+  }
+  return issues;
+}

@@ -12,7 +12,7 @@ import type { EnvironmentConfig } from '../schema.js';
 import { planCache, type CachePlan } from './cache.js';
 import { planCost, type CostPlan } from './cost.js';
 import { planDatabase, type DatabasePlan } from './database.js';
-import { concurrencyByCpu, concurrencyByMemory, DROPLET_CONSTANTS, dropletTuning, gunicornWorkers, type DropletTuning } from './droplet.js';
+import { concurrencyByCpu, concurrencyByMemory, DROPLET_CONSTANTS, dropletTuning, dropletTuningIssues, gunicornWorkers, type DropletTuning } from './droplet.js';
 import { FLEET_CONSTANTS, perDropletCapacity, planFleet, planRollout, type FleetPlan, type RolloutPlan } from './fleet.js';
 import { planLimits, type LimitsPlan } from './limits.js';
 import { planLoadBalancer, type LoadBalancerPlan } from './load-balancer.js';
@@ -75,6 +75,7 @@ export function planCapacity(environment: string, config: EnvironmentConfig): Pl
   const database = planDatabase(config, requestsPerSecond, processes, issues);
   const cache = planCache(config, database.load.readsPerSecond, processes, issues);
   const tuning = dropletTuning(config, size, designPerDroplet, Math.max(1, database.replicaPerProcess));
+  issues.push(...dropletTuningIssues(config, tuning));
   // A fleet already too small overloads each droplet's memory too; that message would only repeat it.
   const fleetTooSmall = issues.some((i) => i.path[0] === 'fleet');
   if (!fleetTooSmall && tuning.memory.budgetMib > tuning.memory.availableMib) {

@@ -18,6 +18,7 @@ import sys
 import time
 
 import psycopg2
+from psycopg2 import sql
 
 # The one advisory lock of release steps: "platform" in ASCII, a bigint no app is likely to pick.
 LOCK_KEY = 0x706C6174666F726D
@@ -38,6 +39,24 @@ def log(message):
 def fail(message):
     log(message)
     sys.exit(1)
+
+
+def set_role_timeout(cur):
+    """The app role's statement_timeout in this database, from the plan (DB_STATEMENT_TIMEOUT_SECONDS).
+
+    Set on the role because the app connects through PgBouncer, which refuses libpq's `options` startup
+    parameter; every new server session of the role (pool, replicas, direct) starts with it. An ordinary
+    role may set its own defaults. Every boot sets it, so a release that changes the plan's value applies it.
+    """
+    seconds = os.environ.get("DB_STATEMENT_TIMEOUT_SECONDS", "")
+    if not seconds:
+        return
+    milliseconds = int(float(seconds) * 1000)
+    cur.execute("SELECT current_database()")
+    database = cur.fetchone()[0]
+    cur.execute(sql.SQL("ALTER ROLE CURRENT_USER IN DATABASE {} SET statement_timeout = {}").format(
+        sql.Identifier(database), sql.Literal(f"{milliseconds}ms")))
+    log(f"statement_timeout of this role in {database}: {milliseconds} ms")
 
 
 def main():
@@ -68,8 +87,12 @@ def main():
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
+            # This session waits on the lock and may run long DDL: no statement timeout here, whatever the role has.
+            cur.execute("SET statement_timeout = 0")
             log(f"release {release_id}: taking the release lock (another droplet may hold it while it runs the step)")
             cur.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+            # Under the lock: two droplets altering the role at once would collide ("tuple concurrently updated").
+            set_role_timeout(cur)
             cur.execute(CREATE_TABLE)
             cur.execute("SELECT applied_by, applied_at FROM platform_releases WHERE release_id = %s", (release_id,))
             done = cur.fetchone()
@@ -78,7 +101,10 @@ def main():
                 return 0
             log(f"release {release_id}: running {args.command}")
             started = time.monotonic()
-            result = subprocess.run([args.command], env={**os.environ, "APP_RELEASE_ID": release_id}, check=False)
+            # The step's own sessions on DATABASE_DIRECT_URL run without the role's statement timeout (libpq
+            # reads PGOPTIONS; a migration may take minutes). PgBouncer would refuse it: steps connect directly.
+            env = {**os.environ, "APP_RELEASE_ID": release_id, "PGOPTIONS": "-c statement_timeout=0"}
+            result = subprocess.run([args.command], env=env, check=False)
             seconds = time.monotonic() - started
             if result.returncode != 0:
                 fail(f"release {release_id}: step failed (exit {result.returncode}) after {seconds:.1f} s; "

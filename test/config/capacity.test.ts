@@ -205,6 +205,8 @@ function expectInvariants(p: Plan, cfg: EnvironmentConfig): void {
   expect(p.database.replicaConnectionsUsed).toBeLessThanOrEqual(Math.max(0, p.database.replicaConnectionLimit - C.pgAdminConnections));
   expect(t.memory.budgetMib).toBeLessThanOrEqual(t.memory.availableMib);
   expect(t.nginx.keepaliveTimeoutSeconds).toBeGreaterThan(cfg.loadBalancer.httpIdleTimeoutSeconds);
+  // Nginx gives up on Gunicorn before the LB drops the idle connection: the two never race.
+  expect(t.nginx.proxyReadTimeoutSeconds).toBeLessThan(cfg.loadBalancer.httpIdleTimeoutSeconds);
   expect(t.gunicorn.keepaliveSeconds).toBeGreaterThan(t.nginx.upstreamKeepaliveTimeoutSeconds);
   expect(p.cost.monthlyUsd).toBe(p.cost.lines.reduce((sum, l) => sum + l.monthlyUsd, 0));
   expect(p.cost.range.maxMonthlyUsd).toBeGreaterThanOrEqual(p.cost.range.minMonthlyUsd);
@@ -249,7 +251,8 @@ describe('property: random valid targets, sizes and profiles', () => {
           tier,
           domain: 'example.com',
           fleet: { sizeSlug, sshKeyFingerprints: ['1234'] },
-          loadBalancer: { httpIdleTimeoutSeconds: idle },
+          // Long enough for the profile's slow requests (4 x p95 + 5 s) most of the time; the refusal has its own test.
+          loadBalancer: { httpIdleTimeoutSeconds: Math.min(600, Math.max(idle, Math.ceil(typical * 16) + 5)) },
           postgres: { sizeSlug: 'db-s-16vcpu-64gb', standbyNodes: 1, readReplicas: [{ sizeSlug: 'db-s-16vcpu-64gb' }, { sizeSlug: 'db-s-16vcpu-64gb' }] },
           cache: { sizeSlug: 'db-s-16vcpu-64gb' },
           capacity: {

@@ -80,6 +80,8 @@ function parseEnvFile(text: string): Record<string, string> {
 }
 
 const children: ChildProcess[] = [];
+/** Gunicorn master pid of each app instance, by name. */
+const masters: Record<string, number> = {};
 /** Run a PostgreSQL binary as the postgres user when we are root (postgres refuses to run as root). */
 function runAsPostgres(cmd: string, args: string[]) {
   return process.getuid?.() === 0 ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args);
@@ -140,6 +142,7 @@ async function startApp(name: string, connections: { databaseUrl: string; databa
   child.stdout?.on('data', (d: Buffer) => logs.push(d.toString()));
   child.stderr?.on('data', (d: Buffer) => logs.push(d.toString()));
   children.push(child);
+  masters[name] = child.pid!;
   await until(`gunicorn (${name}); its log:\n${logs.join('')}`, async () => ((await request(socket, 'GET', '/healthz')).status === 200 ? true : undefined));
   return socket;
 }
@@ -206,6 +209,8 @@ describe('demo app under gunicorn (gevent)', () => {
     const reply = await request(stack(ctx).up, 'GET', '/healthz');
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body)).toMatchObject({ status: 'ok', greenPsycopg: true });
+    // The health path is public through the load balancer: no process ids.
+    expect(JSON.parse(reply.body)).not.toHaveProperty('pid');
   });
 
   it('writes on the primary and reads the item back through the replica engine', async (ctx) => {
@@ -336,6 +341,16 @@ describe('release step (app-release) against PostgreSQL', () => {
   });
 });
 
+describe('statement timeout on the role (PgBouncer refuses the options startup parameter)', () => {
+  it('the release step set the plan\'s statement_timeout on the app role: a new session as app starts with it', (ctx) => {
+    stack(ctx);
+    const ms = Number(parseEnvFile(devFiles['app.env']!).DB_STATEMENT_TIMEOUT_SECONDS) * 1000;
+    expect(pgAdmin!("SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE s.setrole = 'app'::regrole AND d.datname = 'app'")).toBe(`statement_timeout=${ms}ms`);
+    const r = runAsPostgres(`${PG_BIN}/psql`, ['-h', path.dirname(pgData), '-p', new URL(primaryUrl).port, '-U', 'app', '-d', 'app', '-XAtq', '-c', 'SHOW statement_timeout']);
+    expect(r.stdout.trim()).toBe(ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+  });
+});
+
 describe('database roles as DigitalOcean makes them (app-grant)', () => {
   it('the release step cannot create its tables until app-grant ran; after it, it can', async (ctx) => {
     stack(ctx);
@@ -376,4 +391,66 @@ describe('database roles as DigitalOcean makes them (app-grant)', () => {
     expect(down.stdout).toMatch(/^app-grant: cannot connect to the primary as the admin: /m);
     expect(down.stderr).toBe('');
   });
+});
+
+/** A TCP listener that accepts and never answers: a PgBouncer or Valkey that hangs. Counts connections, and the most open at once. */
+async function silentServer(): Promise<{ port: number; connections: () => number; mostOpen: () => number; close: () => void }> {
+  const sockets: net.Socket[] = [];
+  let open = 0;
+  let most = 0;
+  const server = net.createServer((socket) => {
+    sockets.push(socket);
+    most = Math.max(most, ++open);
+    socket.on('error', () => undefined).on('close', () => open--);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', 511, resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections: () => sockets.length,
+    mostOpen: () => most,
+    close: () => { for (const socket of sockets) socket.destroy(); server.close(); },
+  };
+}
+
+/** The worker pids under a Gunicorn master. */
+function workerPids(master: number): number[] {
+  return run('ps', ['-o', 'pid=', '--ppid', String(master)]).stdout.trim().split(/\s+/).filter(Boolean).map(Number).sort();
+}
+
+describe('bounded dependencies: a database and a cache that accept connections and never answer', () => {
+  it('boots (no database work at import), answers 503 within the timeouts, holds at most its pools, keeps its workers', async (ctx) => {
+    stack(ctx);
+    const [db, cache] = await Promise.all([silentServer(), silentServer()]);
+    const logs: string[] = [];
+    const hung = `postgresql://app@127.0.0.1:${db.port}/app`;
+    const socket = await startApp('silent', { databaseUrl: hung, databaseReplicaUrls: hung, redisUrl: `redis://127.0.0.1:${cache.port}/0` }, logs);
+    expect(db.connections()).toBe(0);
+    const env = parseEnvFile(devFiles['app.env']!);
+    const n = (name: string) => Number(env[name]);
+    const workers = workerPids(masters.silent!);
+    expect(workers.length).toBeGreaterThan(0);
+    const times: number[] = [];
+    const replies = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+      const started = Date.now();
+      const reply = await request(socket, 'GET', `/cached/${i + 1}`);
+      times.push((Date.now() - started) / 1000);
+      return reply;
+    }));
+    const most = { db: db.mostOpen(), cache: cache.mostOpen() };
+    db.close();
+    cache.close();
+    times.sort((a, b) => a - b);
+    const p99 = times[Math.floor(times.length * 0.99) - 1]!;
+    console.log(`silent dependencies: 200 requests, p50 ${times[99]!.toFixed(2)} s, p99 ${p99.toFixed(2)} s, max ${times.at(-1)!.toFixed(2)} s; ` +
+      `at most ${most.db} database and ${most.cache} cache connections open at once (${workers.length} workers)`);
+    expect(new Set(replies.map((r) => `${r.status} ${r.body}`))).toEqual(new Set(['503 {"error": "database unavailable"}']));
+    // The cache (one timeout), then the replica and the primary: a pool wait and a connect each.
+    const budget = n('CACHE_TIMEOUT_SECONDS') + 2 * (n('DB_POOL_TIMEOUT_SECONDS') + n('DB_CONNECT_TIMEOUT_SECONDS'));
+    expect(times.at(-1)!).toBeLessThan(budget + 1);
+    expect(most.cache).toBeLessThanOrEqual(workers.length * n('CACHE_MAX_CONNECTIONS'));
+    const dbPools = n('DB_PRIMARY_POOL_SIZE') + n('DB_PRIMARY_MAX_OVERFLOW') + n('DB_REPLICA_POOL_SIZE') + n('DB_REPLICA_MAX_OVERFLOW');
+    expect(most.db).toBeLessThanOrEqual(workers.length * dbPools);
+    expect(workerPids(masters.silent!)).toEqual(workers);
+    expect(logs.join('')).not.toMatch(/WORKER TIMEOUT/);
+  }, 60_000);
 });
