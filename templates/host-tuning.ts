@@ -14,6 +14,17 @@ export interface LimitEntry {
   readonly value: number | 'unlimited';
 }
 
+/**
+ * What systemd (v240 and later: Debian 12 has 252, Ubuntu 24.04 255) raises the open-files ceilings to at boot,
+ * before any sysctl.d file is read: fs.nr_open to the kernel's largest (1073741816 on 64-bit) and fs.file-max
+ * to LONG_MAX (systemd NEWS for v240; `bump_file_max_and_nr_open()` in src/core/main.c). A sysctl.d value
+ * below them only lowers the ceiling, so the droplet leaves both to systemd and this renderer refuses them.
+ */
+export const SYSTEMD_BOOT_FILE_LIMITS: Readonly<Record<string, bigint>> = {
+  'fs.nr_open': 1_073_741_816n,
+  'fs.file-max': 9_223_372_036_854_775_807n,
+};
+
 const SYSCTL_KEY = /^[a-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
 const SYSCTL_VALUE = /^-?\d+( -?\d+)*$/;
 
@@ -28,12 +39,17 @@ export function renderSysctlConf(settings: Readonly<Record<string, string>>): st
       const value = settings[key]!;
       if (!SYSCTL_KEY.test(key)) throw new Error(`sysctl key ${JSON.stringify(key)} is not a dotted name such as net.core.somaxconn`);
       if (!SYSCTL_VALUE.test(value)) throw new Error(`sysctl ${key}: value ${JSON.stringify(value)} must be integers separated by single spaces`);
+      const boot = SYSTEMD_BOOT_FILE_LIMITS[key];
+      if (boot !== undefined && BigInt(value) < boot) {
+        throw new Error(`sysctl ${key} = ${value} would lower the ${boot} systemd sets at boot; leave ${key} out`);
+      }
       return `${key} = ${value}`;
     });
   return [
     renderedHeader('host-tuning.ts', '#').trimEnd(),
     '# Kernel settings for many concurrent connections; values from the capacity plan (config/capacity.ts).',
     '# Applied at boot by systemd-sysctl, and by cloud-init (`sysctl --system`) on the first boot.',
+    '# fs.nr_open and fs.file-max are left at the maxima systemd sets at boot (lower values would only cap them).',
     ...lines,
     '',
   ].join('\n');

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderLimitsConf, renderSysctlConf } from '../../templates/host-tuning.js';
+import { renderLimitsConf, renderSysctlConf, SYSTEMD_BOOT_FILE_LIMITS } from '../../templates/host-tuning.js';
 import { allRendered, GIT_APP, rendered } from '../templates/fixtures.js';
 import { removeTempDirs, requireTools, run, tempDir } from './tools.js';
 
@@ -60,8 +60,9 @@ describe.each(allRendered())('host tuning, $environment', ({ byName, files }) =>
     expect(limitsProblems(byName['90-app.conf']!)).toEqual([]);
   });
 
-  it('no open-files limit exceeds the fs.nr_open the droplet sets', () => {
-    const nrOpen = Number(/^fs\.nr_open = (\d+)$/m.exec(byName['99-tuning.conf']!)?.[1]);
+  it('no open-files limit exceeds the fs.nr_open systemd sets at boot, which the droplet leaves alone', () => {
+    expect(byName['99-tuning.conf']).not.toMatch(/^fs\.(nr_open|file-max)/m);
+    const nrOpen = Number(SYSTEMD_BOOT_FILE_LIMITS['fs.nr_open']);
     const limits = [...files.map((f) => f.content).join('\n').matchAll(/(?:LimitNOFILE=|nofile |worker_rlimit_nofile )(\d+)/g)].map((m) => Number(m[1]));
     expect(limits.length).toBeGreaterThanOrEqual(4);
     for (const limit of limits) expect(limit).toBeLessThanOrEqual(nrOpen);
