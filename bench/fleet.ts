@@ -370,26 +370,35 @@ async function main(argv: string[]): Promise<number> {
   const code = await r.execute(o.smoke ? 'fleet smoke' : 'fleet', async () => {
     r.onTeardown('load (wrk)', async () => activeLoads.forEach((l) => l.kill()));
     const fb = await bootFleet(r, 'fleet', { count: o.count, bootDelaySeconds: o.bootDelaySeconds, gateIntervalSeconds: o.gateIntervalSeconds });
+    // Every variant rendered now, before any change: templates edited on disk during the run change nothing.
+    await r.stage('user data variants (A, B, release v2, broken)', async () => {
+      for (const v of [undefined, variantB, variantRelease2]) fb.render(v);
+      breakUserData(fb.render(variantRelease2));
+    }, { timeoutMs: 30_000 });
     const ioSeconds = o.ioSeconds ?? fb.env.config.capacity.p95RequestSeconds;
     const results: ChangeResult[] = [];
     const hc = fb.env.config.loadBalancer.healthCheck;
-    for (const c of CHANGES.filter((x) => !o.only || o.only.includes(x.name))) {
+    const selected = CHANGES.filter((x) => !o.only || o.only.includes(x.name));
+    for (const c of selected) {
       // Generous bound: a replacement of the whole fleet under load, the broken gate's timeout, the restores.
       const bound = (20 * 60 + o.brokenGateTimeoutSeconds + 10 * hc.checkIntervalSeconds) * 1000;
       results.push(await r.stage(`change ${c.name}`, () => runChange(fb, c, o, ioSeconds), {
         timeoutMs: bound,
         logs: async () => (await Promise.all(fb.fleet.all().map(async (d) => `### droplet ${d.id}\n${await d.droplet.logs()}`))).join('\n\n'),
       }));
+      // After every change: a run that fails later keeps what it measured (marked incomplete until the end).
+      if (!o.smoke) save(results, results.length < selected.length);
     }
     failedTargets = results.filter((x) => !x.met).length;
-    const machine = machineFacts();
     process.stdout.write(`\n${table(results)}\n\n`);
-    if (!o.smoke) {
-      const md = markdown(command, fb, o, ioSeconds, results, machine);
+    if (!o.smoke) log(`results: ${join(RESULTS_DIR, 'fleet.md')} and fleet.json`);
+
+    function save(done: ChangeResult[], incomplete: boolean): void {
+      const machine = machineFacts();
+      const md = markdown(command, fb, o, ioSeconds, done, machine).replace('\n\n', incomplete ? `\n\n**Incomplete run**: ${done.length} of ${selected.length} changes.\n\n` : '\n\n');
       mkdirSync(RESULTS_DIR, { recursive: true });
-      writeFileSync(join(RESULTS_DIR, 'fleet.json'), `${JSON.stringify({ command, machine, options: { ...o, ioSeconds }, plan: { rollout: fb.env.plan.rollout, drain: fb.env.plan.tuning.drain, healthCheck: hc }, results }, null, 2)}\n`);
+      writeFileSync(join(RESULTS_DIR, 'fleet.json'), `${JSON.stringify({ command, incomplete, machine, options: { ...o, ioSeconds }, plan: { rollout: fb.env.plan.rollout, drain: fb.env.plan.tuning.drain, healthCheck: hc }, results: done }, null, 2)}\n`);
       writeFileSync(join(RESULTS_DIR, 'fleet.md'), md);
-      log(`results: ${join(RESULTS_DIR, 'fleet.md')} and fleet.json`);
     }
     if (failedTargets > 0) throw new Error(`${failedTargets} change(s) missed their target (see the table)`);
   });

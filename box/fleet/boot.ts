@@ -33,7 +33,7 @@ export interface FleetBox {
   readonly fleet: Fleet;
   readonly services: Services;
   readonly runDir: string;
-  /** Renders the environment's user data, with changes to the config applied first (a release, a setting). */
+  /** The environment's user data, with a change to the config applied first (a release, a setting); rendered once per change. */
   readonly render: (change?: (env: LoadedEnvironment) => LoadedEnvironment) => string;
   /** Base URLs of the LB's frontend (from the load namespace). */
   readonly urls: readonly string[];
@@ -91,11 +91,17 @@ export async function bootFleet(r: Run, target: string, o: FleetBootOptions): Pr
     return s;
   }, { timeoutMs: 4 * 60_000 });
 
+  // Rendered once per variant: every droplet of a variant gets the very same bytes, and templates edited on
+  // disk during a run cannot change a variant half-way.
+  const rendered = new Map<((e: LoadedEnvironment) => LoadedEnvironment) | undefined, string>();
   const render = (change?: (e: LoadedEnvironment) => LoadedEnvironment) => {
+    const cached = rendered.get(change);
+    if (cached !== undefined) return cached;
     const e = change ? change(env) : env;
     const text = renderForBox(e, services.urls);
     const missing = missingFromImage(inspectUserData(text).packages);
     if (missing.length > 0) throw new Error(`the cloud-config installs ${missing.join(', ')}, which the box image lacks: add them to box/rootfs.ts (the boot has no mirror)`);
+    rendered.set(change, text);
     return text;
   };
 
