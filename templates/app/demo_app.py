@@ -13,6 +13,7 @@
 #
 # The schema is the release step's job (`python3 -m demo_app release`, run once per release across the
 # fleet by app-release.service), never the import's: a worker boot must not wait on the database.
+import fcntl
 import json
 import logging
 import os
@@ -109,9 +110,17 @@ if psycopg2.extensions.get_wait_callback() is not None:
 def _bounded_connect(dialect, connection_record, cargs, cparams):
     # libpq enforces connect_timeout only on blocking connects; with psycogreen's wait callback the connect
     # is asynchronous and waits on a silent peer for ever (tried: a listener that never answers). gevent bounds it.
-    error = psycopg2.OperationalError(f"connecting timed out after {DB_CONNECT_TIMEOUT_SECONDS} s")
-    with gevent.Timeout(DB_CONNECT_TIMEOUT_SECONDS, error):
+    timeout = gevent.Timeout(DB_CONNECT_TIMEOUT_SECONDS)
+    timeout.start()
+    try:
         return dialect.connect(*cargs, **cparams)
+    except gevent.Timeout as expired:
+        if expired is not timeout:
+            raise
+        # SQLAlchemy turns this into its OperationalError: the request answers 503, the pool slot is freed.
+        raise psycopg2.OperationalError(f"connecting timed out after {DB_CONNECT_TIMEOUT_SECONDS} s") from None
+    finally:
+        timeout.close()
 
 
 primary = _engine(DATABASE_URL, "DB_PRIMARY")
@@ -258,13 +267,17 @@ def io_wait(environ, start_response):
 
 
 def metrics(environ, start_response):
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Every worker writes its own files; this sums them, whichever worker answers.
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        # Every worker writes its own files; this sums them, whichever worker answers. The shared lock keeps
+        # the master's folding of a dead worker's files (gunicorn.conf.py, child_exit) out of the read.
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+        with open(os.path.join(directory, "compact.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            body = generate_latest(registry)
     else:
-        registry = REGISTRY
-    body = generate_latest(registry)
+        body = generate_latest(REGISTRY)
     start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
     return [body]
 
