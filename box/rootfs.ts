@@ -29,7 +29,7 @@ export const IMAGE_PACKAGES = [
 /** What the rendered cloud-config's `packages:` installs; preinstalled so the boot needs no mirror. */
 export const APP_PACKAGES = [
   'nginx', 'gunicorn', 'python3-gevent', 'python3-sqlalchemy', 'python3-psycopg2', 'python3-redis',
-  'python3-prometheus-client', 'python3-psycogreen',
+  'python3-prometheus-client', 'python3-psycogreen', 'logrotate',
 ] as const;
 
 /** Bump when the build steps below change in a way the package list does not show. */

@@ -15,27 +15,29 @@ export interface DropletSize {
   readonly priceMonthlyUsd: number;
   /** Shared CPUs are burstable; the plan discounts their throughput (see capacity.ts). */
   readonly dedicatedCpu: boolean;
+  /** The droplet's SSD, GiB (the same pricing page): logs get a budgeted share of it (config/plan/droplet.ts). */
+  readonly diskGib: number;
 }
 
 export const DROPLET_SIZES: Readonly<Record<string, DropletSize>> = {
-  's-1vcpu-1gb': { vcpus: 1, memoryMib: 1024, priceMonthlyUsd: 6, dedicatedCpu: false },
-  's-1vcpu-2gb': { vcpus: 1, memoryMib: 2048, priceMonthlyUsd: 12, dedicatedCpu: false },
-  's-2vcpu-2gb': { vcpus: 2, memoryMib: 2048, priceMonthlyUsd: 18, dedicatedCpu: false },
-  's-2vcpu-4gb': { vcpus: 2, memoryMib: 4096, priceMonthlyUsd: 24, dedicatedCpu: false },
-  's-4vcpu-8gb': { vcpus: 4, memoryMib: 8192, priceMonthlyUsd: 48, dedicatedCpu: false },
-  's-8vcpu-16gb': { vcpus: 8, memoryMib: 16384, priceMonthlyUsd: 96, dedicatedCpu: false },
-  'c-2': { vcpus: 2, memoryMib: 4096, priceMonthlyUsd: 42, dedicatedCpu: true },
-  'c-4': { vcpus: 4, memoryMib: 8192, priceMonthlyUsd: 84, dedicatedCpu: true },
-  'c-8': { vcpus: 8, memoryMib: 16384, priceMonthlyUsd: 168, dedicatedCpu: true },
-  'c-16': { vcpus: 16, memoryMib: 32768, priceMonthlyUsd: 336, dedicatedCpu: true },
-  'c-32': { vcpus: 32, memoryMib: 65536, priceMonthlyUsd: 672, dedicatedCpu: true },
-  'm-2vcpu-16gb': { vcpus: 2, memoryMib: 16384, priceMonthlyUsd: 84, dedicatedCpu: true },
-  'm-4vcpu-32gb': { vcpus: 4, memoryMib: 32768, priceMonthlyUsd: 168, dedicatedCpu: true },
-  'm-8vcpu-64gb': { vcpus: 8, memoryMib: 65536, priceMonthlyUsd: 336, dedicatedCpu: true },
-  'g-2vcpu-8gb': { vcpus: 2, memoryMib: 8192, priceMonthlyUsd: 63, dedicatedCpu: true },
-  'g-4vcpu-16gb': { vcpus: 4, memoryMib: 16384, priceMonthlyUsd: 126, dedicatedCpu: true },
-  'g-8vcpu-32gb': { vcpus: 8, memoryMib: 32768, priceMonthlyUsd: 252, dedicatedCpu: true },
-  'g-16vcpu-64gb': { vcpus: 16, memoryMib: 65536, priceMonthlyUsd: 504, dedicatedCpu: true },
+  's-1vcpu-1gb': { vcpus: 1, memoryMib: 1024, priceMonthlyUsd: 6, dedicatedCpu: false, diskGib: 25 },
+  's-1vcpu-2gb': { vcpus: 1, memoryMib: 2048, priceMonthlyUsd: 12, dedicatedCpu: false, diskGib: 50 },
+  's-2vcpu-2gb': { vcpus: 2, memoryMib: 2048, priceMonthlyUsd: 18, dedicatedCpu: false, diskGib: 60 },
+  's-2vcpu-4gb': { vcpus: 2, memoryMib: 4096, priceMonthlyUsd: 24, dedicatedCpu: false, diskGib: 80 },
+  's-4vcpu-8gb': { vcpus: 4, memoryMib: 8192, priceMonthlyUsd: 48, dedicatedCpu: false, diskGib: 160 },
+  's-8vcpu-16gb': { vcpus: 8, memoryMib: 16384, priceMonthlyUsd: 96, dedicatedCpu: false, diskGib: 320 },
+  'c-2': { vcpus: 2, memoryMib: 4096, priceMonthlyUsd: 42, dedicatedCpu: true, diskGib: 25 },
+  'c-4': { vcpus: 4, memoryMib: 8192, priceMonthlyUsd: 84, dedicatedCpu: true, diskGib: 50 },
+  'c-8': { vcpus: 8, memoryMib: 16384, priceMonthlyUsd: 168, dedicatedCpu: true, diskGib: 100 },
+  'c-16': { vcpus: 16, memoryMib: 32768, priceMonthlyUsd: 336, dedicatedCpu: true, diskGib: 200 },
+  'c-32': { vcpus: 32, memoryMib: 65536, priceMonthlyUsd: 672, dedicatedCpu: true, diskGib: 400 },
+  'm-2vcpu-16gb': { vcpus: 2, memoryMib: 16384, priceMonthlyUsd: 84, dedicatedCpu: true, diskGib: 50 },
+  'm-4vcpu-32gb': { vcpus: 4, memoryMib: 32768, priceMonthlyUsd: 168, dedicatedCpu: true, diskGib: 100 },
+  'm-8vcpu-64gb': { vcpus: 8, memoryMib: 65536, priceMonthlyUsd: 336, dedicatedCpu: true, diskGib: 200 },
+  'g-2vcpu-8gb': { vcpus: 2, memoryMib: 8192, priceMonthlyUsd: 63, dedicatedCpu: true, diskGib: 25 },
+  'g-4vcpu-16gb': { vcpus: 4, memoryMib: 16384, priceMonthlyUsd: 126, dedicatedCpu: true, diskGib: 50 },
+  'g-8vcpu-32gb': { vcpus: 8, memoryMib: 32768, priceMonthlyUsd: 252, dedicatedCpu: true, diskGib: 100 },
+  'g-16vcpu-64gb': { vcpus: 16, memoryMib: 65536, priceMonthlyUsd: 504, dedicatedCpu: true, diskGib: 200 },
 };
 
 /** A managed database (PostgreSQL or Valkey) node size. */

@@ -19,6 +19,7 @@ import {
   renderDropletIdScript, renderDropletIdUnit, renderNginxDrainDropIn, renderReadyScript, renderReadyUnit, renderReleaseCommand,
   renderReleaseStepScript, renderReleaseUnit,
 } from './lifecycle.js';
+import { renderJournaldDropIn, renderLogrotateTimerDropIn, renderNginxLogrotate } from './logs.js';
 import { renderErrorPage, renderNginxConf, renderSiteConf } from './nginx.js';
 import { APP_USER, DROPLET_PATHS } from './paths.js';
 import { renderAppService, renderAppSocket, renderNginxLimitsDropIn } from './systemd.js';
@@ -77,11 +78,12 @@ export interface DropletFile {
 export const USER_DATA_MAX_BYTES = 65536;
 
 /**
- * Debian 12 / Ubuntu 24.04 packages: Nginx, curl for the readiness check, psycopg2 for the release step,
+ * Debian 12 / Ubuntu 24.04 packages: Nginx, curl for the readiness check, logrotate (in the images already;
+ * named because its timer is tuned here), psycopg2 for the release step,
  * and for the demo app Gunicorn with its libraries.
  */
 const DEMO_PACKAGES = [
-  'nginx', 'curl', 'gunicorn', 'python3-gevent', 'python3-sqlalchemy', 'python3-psycopg2', 'python3-psycogreen',
+  'nginx', 'curl', 'logrotate', 'gunicorn', 'python3-gevent', 'python3-sqlalchemy', 'python3-psycopg2', 'python3-psycogreen',
   'python3-redis', 'python3-prometheus-client',
 ] as const;
 /**
@@ -89,7 +91,7 @@ const DEMO_PACKAGES = [
  * are Debian's (the versions the rendered files are tested against), seen through --system-site-packages.
  */
 const GIT_PACKAGES = [
-  'nginx', 'curl', 'git', 'python3-venv', 'python3-pip', 'gunicorn', 'python3-gevent', 'python3-psycopg2', 'python3-psycogreen',
+  'nginx', 'curl', 'logrotate', 'git', 'python3-venv', 'python3-pip', 'gunicorn', 'python3-gevent', 'python3-psycopg2', 'python3-psycogreen',
 ] as const;
 
 const root = 'root:root';
@@ -138,8 +140,12 @@ export function dropletFiles(input: DropletInput, connections: AppConnections): 
     })),
     file(DROPLET_PATHS.errorPage, renderErrorPage()),
     // After the nginx package, so dpkg installs its own files first and ours replace them.
-    file(DROPLET_PATHS.nginxConf, renderNginxConf(tuning.nginx), '0644', root, true),
+    file(DROPLET_PATHS.nginxConf, renderNginxConf(tuning.nginx, tuning.logs), '0644', root, true),
     file(DROPLET_PATHS.site, renderSiteConf({ nginx: tuning.nginx, vpcIpRange: input.vpcIpRange, healthPath: input.healthCheckPath }), '0644', root, true),
+    // Logs within the plan's budget. After the nginx package, so its logrotate file is replaced, not kept.
+    file(DROPLET_PATHS.nginxLogrotate, renderNginxLogrotate(tuning.logs), '0644', root, true),
+    file(DROPLET_PATHS.logrotateTimerDropIn, renderLogrotateTimerDropIn(tuning.logs)),
+    file(DROPLET_PATHS.journaldDropIn, renderJournaldDropIn(tuning.logs)),
     // The readiness contract: the droplet's id in health responses, the ready file, the drain.
     file(DROPLET_PATHS.dropletIdScript, renderDropletIdScript(), '0755'),
     file(DROPLET_PATHS.dropletIdUnit, renderDropletIdUnit()),
@@ -191,6 +197,9 @@ export function dropletCloudConfig(input: DropletInput, connections: AppConnecti
     ['rm', '-f', '/etc/nginx/sites-enabled/default'],
     ['install', '-d', '-m', '0755', '/opt/app/static', '/opt/app/media'],
     ['systemctl', 'daemon-reload'],
+    // journald's cap and logrotate's period take effect now, not at the next boot.
+    ['systemctl', 'restart', 'systemd-journald.service'],
+    ['systemctl', 'restart', 'logrotate.timer'],
     ['systemctl', 'enable', 'app-grant.service', 'app.socket', 'app.service', 'nginx.service', 'droplet-id.service', 'droplet-ready.service', 'droplet-drain.service'],
     // The socket, then the app (which takes it over, after its release step), then Nginx with the droplet's id.
     ['systemctl', 'start', 'app.socket'],

@@ -1,11 +1,12 @@
 /** Render functions for Nginx's main configuration, the app's site and the error page. */
 import type { DropletTuning } from '../config/capacity.js';
 import { checkUrlPath } from './lifecycle.js';
+import { renderLogSampling } from './logs.js';
 import { DROPLET_PATHS, LOCAL_STATUS_PORT } from './paths.js';
 import { renderTemplate } from './render.js';
 
-/** `/etc/nginx/nginx.conf`: workers, open files, connections, keepalive, gzip. */
-export function renderNginxConf(nginx: DropletTuning['nginx']): string {
+/** `/etc/nginx/nginx.conf`: workers, open files, connections, keepalive, gzip, the sampled JSON access log. */
+export function renderNginxConf(nginx: DropletTuning['nginx'], logs: DropletTuning['logs']): string {
   return renderTemplate('nginx/nginx.conf', {
     workerProcesses: nginx.workerProcesses,
     workerRlimitNofile: nginx.workerRlimitNofile,
@@ -13,6 +14,7 @@ export function renderNginxConf(nginx: DropletTuning['nginx']): string {
     keepaliveTimeoutSeconds: nginx.keepaliveTimeoutSeconds,
     clientBodyBufferKib: nginx.clientBodyBufferKib,
     clientMaxBodyMib: nginx.clientMaxBodyMib,
+    logSampling: renderLogSampling(logs),
   }, '#');
 }
 

@@ -51,6 +51,10 @@ export const DROPLET_PATHS = {
   drainScript: '/usr/local/sbin/droplet-drain',
   drainUnit: '/etc/systemd/system/droplet-drain.service',
   nginxDrainDropIn: '/etc/systemd/system/nginx.service.d/drain.conf',
+  /** Logs within the plan's budget: Nginx's rotation (replacing the package's), its timer, journald's cap. */
+  nginxLogrotate: '/etc/logrotate.d/nginx',
+  logrotateTimerDropIn: '/etc/systemd/system/logrotate.timer.d/often.conf',
+  journaldDropIn: '/etc/systemd/journald.conf.d/50-budget.conf',
 } as const;
 
 /** The unprivileged user the app runs as, and its group (may read the env file). */

@@ -81,6 +81,21 @@ export const DROPLET_CONSTANTS = {
   cacheTimeoutSeconds: 0.25,
   /** Of a worker's file reserve (gunicornFdReserve), what its own files take besides client pools: logs, metrics files, modules. */
   gunicornOwnFiles: 256,
+  /** Share of the droplet's disk logs may take; the rest is the OS, packages, the app and temp files. */
+  logDiskShare: 0.25,
+  /** Of the log budget, journald's share (the app's and the units' output; Nginx's access log is the bulk). */
+  journalShare: 0.1,
+  /**
+   * Bytes per access-log line in the JSON format of templates/nginx/nginx.conf: about 230 with a 40-byte
+   * path and a 60-byte user agent; 300 covers longer ones.
+   */
+  accessLogLineBytes: 300,
+  /** Rotated files kept per Nginx log (access and error), besides the one being written. */
+  logRotateKeep: 8,
+  /** How far back the access log should reach on the droplet; beyond the budget, successes are sampled to keep it. */
+  logRetentionHours: 24,
+  /** logrotate runs at least hourly: Debian's daily timer lets a busy droplet fill its disk first. */
+  maxLogCheckMinutes: 60,
 } as const;
 
 const C = { ...SHARED_CONSTANTS, ...DROPLET_CONSTANTS };
@@ -161,6 +176,26 @@ export interface DropletTuning {
   readonly memory: {
     readonly budgetMib: number;
     readonly availableMib: number;
+  };
+  /**
+   * Logs on the droplet's disk: a budget (a share of the disk), Nginx's logs rotated by size as well as daily
+   * and checked often enough for the design rate, journald capped, successes sampled when the design rate
+   * would not keep `retentionHours` of them within the budget (5xx answers are always logged).
+   */
+  readonly logs: {
+    readonly diskBudgetMib: number;
+    /** Access log at design load, all requests logged. */
+    readonly designBytesPerSecond: number;
+    /** Share of non-5xx requests logged: 1, or less to keep retentionHours within the budget. */
+    readonly sampleShare: number;
+    readonly retentionHours: number;
+    /** logrotate's maxsize per Nginx log, and how many rotated files it keeps. */
+    readonly rotateMaxMib: number;
+    readonly rotateKeep: number;
+    /** logrotate.timer's period: the live log grows at most one rotateMaxMib between checks. */
+    readonly rotateCheckMinutes: number;
+    /** journald's SystemMaxUse. */
+    readonly journalMaxMib: number;
   };
   /** A droplet leaving the fleet: fail the LB check, wait until the LB stops sending, finish requests, stop. */
   readonly drain: {
@@ -248,6 +283,7 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
   const replicaPoolSize = replicaPoolSizeFor(replicaPerProcess);
   const clientPoolFiles = C.primaryPoolPerProcess + C.primaryOverflowPerProcess + replicaPerProcess + C.cachePoolPerProcess;
   const memoryBudgetMib = Math.ceil(baseMemoryMib(workers, nginxWorkers) + (concurrent * C.requestMemoryKib) / 1024);
+  const logs = planLogs(size, concurrent / capacity.typicalRequestSeconds);
   return {
     concurrentRequests: concurrent,
     gunicorn: {
@@ -312,6 +348,7 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
     },
     cache: { maxConnections: C.cachePoolPerProcess, timeoutSeconds: C.cacheTimeoutSeconds },
     clientPoolFiles,
+    logs,
     memory: { budgetMib: memoryBudgetMib, availableMib: Math.floor(size.memoryMib * C.memoryBudgetShare) },
     drain: {
       lbDetectSeconds,
@@ -322,6 +359,26 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
 }
 
 
+/**
+ * The log budget of a droplet at `requestsPerSecond` (its design load). Disk use is bounded by rotation alone:
+ * two Nginx logs (access, error), each at most rotateMaxMib live (checked every rotateCheckMinutes) plus
+ * rotateKeep rotated files counted uncompressed, plus journald's cap. Sampling only keeps retention.
+ */
+export function planLogs(size: DropletSize, requestsPerSecond: number): DropletTuning['logs'] {
+  const diskBudgetMib = Math.floor(size.diskGib * 1024 * C.logDiskShare);
+  const journalMaxMib = Math.floor(diskBudgetMib * C.journalShare);
+  // Two logs, each: rotateKeep rotated files, the live one, and one more for growth between checks.
+  const rotateMaxMib = Math.floor((diskBudgetMib - journalMaxMib) / (2 * (C.logRotateKeep + 2)));
+  const designBytesPerSecond = Math.ceil(requestsPerSecond * C.accessLogLineBytes);
+  // The rotated files hold rotateKeep x rotateMaxMib: sample successes so that covers the retention.
+  const keptBytes = C.logRotateKeep * rotateMaxMib * 1024 * 1024;
+  const sampleShare = Math.min(1, Math.floor((keptBytes / (designBytesPerSecond * C.logRetentionHours * 3600)) * 1000) / 1000);
+  // Between two checks the live log may grow by at most one more rotateMaxMib (the slot counted above), even
+  // when every request is a 5xx (never sampled): the check period comes from the unsampled rate.
+  const rotateCheckMinutes = Math.max(1, Math.min(C.maxLogCheckMinutes, Math.floor((rotateMaxMib * 1024 * 1024) / designBytesPerSecond / 60)));
+  return { diskBudgetMib, designBytesPerSecond, sampleShare, retentionHours: C.logRetentionHours, rotateMaxMib, rotateKeep: C.logRotateKeep, rotateCheckMinutes, journalMaxMib };
+}
+
 /** What a droplet's tuning cannot honour: slow requests the LB would cut, client pools past the file reserve. */
 export function dropletTuningIssues(config: EnvironmentConfig, tuning: DropletTuning): PlanIssue[] {
   const issues: PlanIssue[] = [];
@@ -331,6 +388,12 @@ export function dropletTuningIssues(config: EnvironmentConfig, tuning: DropletTu
     issues.push({
       path: ['loadBalancer', 'httpIdleTimeoutSeconds'],
       message: `${loadBalancer.httpIdleTimeoutSeconds} s leaves Nginx a proxy_read_timeout of ${tuning.nginx.proxyReadTimeoutSeconds} s (it must end ${C.proxyReadBelowLbIdleSeconds} s before the LB's), below the ${slowSeconds} s that ${C.proxyReadP95Multiple} x capacity.p95RequestSeconds (${fmt(capacity.p95RequestSeconds)} s) need. Raise it to at least ${slowSeconds + C.proxyReadBelowLbIdleSeconds} (DigitalOcean: 30-600) or lower capacity.p95RequestSeconds`,
+    });
+  }
+  if (tuning.logs.sampleShare < 0.001) {
+    issues.push({
+      path: ['fleet', 'sizeSlug'],
+      message: `its log budget (${fmt(tuning.logs.diskBudgetMib)} MiB, ${C.logDiskShare * 100}% of the disk) would keep ${C.logRetentionHours} h of access logs only by logging under 0.1% of successful requests at ${fmt(Math.round(tuning.logs.designBytesPerSecond / 1024))} KiB/s. Pick a size with a larger disk or more droplets`,
     });
   }
   const poolRoom = C.gunicornFdReserve - C.gunicornOwnFiles;

@@ -126,7 +126,7 @@ def _bounded_connect(dialect, connection_record, cargs, cparams):
 primary = _engine(DATABASE_URL, "DB_PRIMARY")
 # Each process reads from one replica, spread by pid; the plan budgets replica connections that way.
 replica = _engine(REPLICA_URLS[os.getpid() % len(REPLICA_URLS)], "DB_REPLICA") if REPLICA_URLS else None
-# A blocking pool: at most CACHE_MAX_CONNECTIONS per process (Redis.from_url's pool allows 2**31, one TLS
+# A blocking pool: at most CACHE_MAX_CONNECTIONS per process (Redis.from_url's pool allows two billion, one TLS
 # connection per waiting greenlet); a greenlet waits CACHE_TIMEOUT_SECONDS for one, then reads the database.
 cache = (
     redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(

@@ -27,6 +27,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   '/usr/bin/gunicorn': 'gunicorn python3-gevent',
   '/usr/lib/postgresql/15/bin/postgres': 'postgresql-15',
   'redis-server': 'redis-server',
+  '/usr/sbin/logrotate': 'logrotate',
 };
 
 function available(tool: string): boolean {
