@@ -13,7 +13,7 @@ import { log, type Run } from '../lib/stages.js';
 import { ensureRootfs, missingFromImage, RUN_DIR } from '../rootfs.js';
 import { startServices, type Services } from '../services.js';
 import { inspectUserData, loadTarget, renderForBox } from '../userdata.js';
-import { Fleet } from './fleet.js';
+import { Fleet, possibleServers } from './fleet.js';
 import { LoadBalancer } from './haproxy.js';
 import { createFleetNetwork, FLEET_NET, removeFleetNetwork } from './network.js';
 
@@ -113,6 +113,7 @@ export async function bootFleet(r: Run, target: string, o: FleetBootOptions): Pr
     frontendAddresses: FLEET_NET.lbFrontendAddresses,
     socketPath: join(runDir, 'haproxy.sock'),
     maxConnections: 8000,
+    servers: possibleServers(),
   }, (line) => fleetRef?.onLbLine(line));
   await r.stage('load balancer (HAProxy)', async () => {
     r.onTeardown('load balancer', () => lb.stop(), 20_000);

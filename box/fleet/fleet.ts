@@ -21,10 +21,15 @@ import { log } from '../lib/stages.js';
 import { applySysctl } from '../network.js';
 import { inspectUserData } from '../userdata.js';
 import type { LoadBalancer } from './haproxy.js';
-import { addDropletNetwork, FLEET_NET, removeDropletNetwork } from './network.js';
+import { addDropletNetwork, dropletNet, FLEET_NET, removeDropletNetwork } from './network.js';
 
 /** Droplet ids look like DigitalOcean's (large integers); the n-th droplet of a run is BASE + n. */
 const DROPLET_ID_BASE = 460_000_000;
+
+/** Every droplet a run may create, as the LB's config declares them (name `d<id>`, VPC address). */
+export function possibleServers(): { name: string; address: string }[] {
+  return Array.from({ length: FLEET_NET.maxDroplets }, (_, k) => ({ name: `d${DROPLET_ID_BASE + k + 1}`, address: dropletNet(k + 1).address }));
+}
 export const GATE_SCRIPT = join(import.meta.dirname, '../../tools/rollout-gate.mjs');
 
 export interface FleetDroplet {
@@ -141,7 +146,7 @@ export class Fleet {
     recordPid(this.runDir, droplet.pid());
     (d as { createdAt: number }).createdAt = Number(this.now().toFixed(1));
     this.event(`droplet ${id} created (${label}) at ${address}: container running`);
-    await this.lb.addServer(`d${id}`, address);
+    await this.lb.addServer(`d${id}`);
     this.event(`droplet ${id} joined the LB: DOWN until ${this.env.config.loadBalancer.healthCheck.healthyThreshold} checks pass`);
     return d;
   }

@@ -3,11 +3,16 @@
  * health check on the environment's path with its interval, thresholds and response timeout, and nothing
  * that would hide a failure the real LB shows.
  *
- * Membership works like a droplet tag on the LB: a droplet joins when it is created (the box adds it over
- * HAProxy's runtime API), DOWN until it passed `healthyThreshold` checks, and leaves when it is destroyed.
- * HAProxy 2.6 puts a server that leaves maintenance UP at once (it assumes it healthy and checks it); the
- * box adds it with weight 0 and sets it DOWN before giving it weight, so no request reaches a droplet before
- * it passed its checks, as with DigitalOcean's LB, which sends only to droplets it found healthy.
+ * Membership works like a droplet tag on the LB: a droplet joins when it is created, DOWN until it passed
+ * `healthyThreshold` checks, and leaves when it is destroyed. Every droplet a run may create has its address
+ * known in advance (box/fleet/network.ts), so the config declares one server per possible droplet, in
+ * maintenance; joining takes it out of maintenance over the runtime API, leaving puts it back. (Servers added
+ * and deleted at runtime, HAProxy 2.6's dynamic servers, made the LB answer 503 to a share of requests for
+ * ~30 s after each deletion in one run, with live servers in the backend: a dynamic-server bug, not a
+ * behaviour of DigitalOcean's LB, so the box does not use them.) HAProxy puts a server that leaves
+ * maintenance UP at once (it assumes it healthy and checks it); the box gives it weight 0 first and sets it
+ * DOWN before giving it weight back, so no request reaches a droplet before it passed its checks, as with
+ * DigitalOcean's LB, which sends only to droplets it found healthy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
@@ -25,6 +30,8 @@ export interface HaproxyConfigInput {
   readonly socketPath: string;
   /** Connections the whole process accepts; each proxied one holds two files (client and server). */
   readonly maxConnections: number;
+  /** Every droplet the run may create: a server each, in maintenance until the droplet joins. */
+  readonly servers: readonly { readonly name: string; readonly address: string }[];
 }
 
 export const BACKEND = 'droplets';
@@ -72,7 +79,8 @@ backend ${BACKEND}
     option httpchk GET ${hc.path}
     http-check expect rstatus ^[23]
     default-server ${serverCheckArgs(hc)}
-    # Servers are added at runtime (box/fleet/haproxy.ts), one per droplet.
+    # One server per droplet the run may create, in maintenance (no traffic, no checks) until it joins.
+${i.servers.map((sv) => `    server ${sv.name} ${sv.address}:80 disabled`).join('\n')}
 `;
 }
 
@@ -144,25 +152,19 @@ export class LoadBalancer {
     });
   }
 
-  /** A droplet joins the LB: added, health checks on, DOWN until `healthyThreshold` checks pass. */
-  async addServer(name: string, address: string): Promise<void> {
-    // Added with weight 0 (in maintenance, as every server added at runtime): leaving maintenance makes it UP,
-    // and weight 0 keeps requests off it until it is DOWN; weight 1 then, and only its checks bring it UP.
-    const added = await this.cli(`add server ${BACKEND}/${name} ${address}:80 ${serverCheckArgs(this.input.healthCheck)} weight 0`);
-    if (!/New server registered/.test(added)) throw new Error(`HAProxy did not add ${name}: ${added.trim()}`);
+  /** A droplet joins the LB: out of maintenance, DOWN until `healthyThreshold` checks pass. */
+  async addServer(name: string): Promise<void> {
+    // Leaving maintenance makes it UP; weight 0 keeps requests off it until it is DOWN; then weight 1, and
+    // only its checks bring it UP.
     const s = `${BACKEND}/${name}`;
-    const out = await this.cli(`enable health ${s}; enable server ${s}; set server ${s} health down; set weight ${s} 1`);
+    const out = await this.cli(`set weight ${s} 0; enable server ${s}; set server ${s} health down; set weight ${s} 1`);
     if (out.trim()) throw new Error(`HAProxy did not enable ${name}: ${out.trim()}`);
   }
 
   /** A destroyed droplet leaves the LB (the droplet is gone by then; a tag-based LB drops it likewise). */
   async removeServer(name: string): Promise<void> {
-    await this.cli(`disable server ${BACKEND}/${name}; shutdown sessions server ${BACKEND}/${name}`);
-    // Deletion needs the server idle; a moment after the sessions were shut it is.
-    await waitFor(`HAProxy to delete ${name}`, async () => {
-      const out = await this.cli(`del server ${BACKEND}/${name}`);
-      return /deleted|No such server/i.test(out) ? true : undefined;
-    }, 10_000, 200).catch(() => undefined);
+    const out = await this.cli(`disable server ${BACKEND}/${name}`);
+    if (out.trim()) throw new Error(`HAProxy did not disable ${name}: ${out.trim()}`);
   }
 
   async stats(): Promise<ServerStat[]> {

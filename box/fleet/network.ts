@@ -29,7 +29,8 @@ export const FLEET_NET = {
   /** Droplet namespaces are `dobox-d<n>`; addresses 10.213.0.(10+n). */
   dropletNsPrefix: 'dobox-d',
   firstDropletHost: 10,
-  maxDroplets: 240,
+  /** Droplets one run may create (HAProxy declares a server for each: box/fleet/haproxy.ts). */
+  maxDroplets: 40,
 } as const;
 
 const ip = (...args: string[]) => run('ip', args, { timeoutMs: 10_000 });

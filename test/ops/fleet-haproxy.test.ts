@@ -18,6 +18,7 @@ const cfg = renderHaproxyConfig({
   frontendAddresses: ['10.213.1.2', '10.213.1.3'],
   socketPath: '/run/test-haproxy.sock',
   maxConnections: 8000,
+  servers: [{ name: 'd460000001', address: '10.213.0.11' }, { name: 'd460000002', address: '10.213.0.12' }],
 });
 /** Directives only, comments dropped: a comment may name what is absent. */
 const directives = cfg.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
@@ -35,6 +36,8 @@ describe('fleet box load balancer (HAProxy)', () => {
     expect(directives).toContain('http-check expect rstatus ^[23]');
     expect(directives).toContain('balance roundrobin');
     expect(directives).toEqual(expect.arrayContaining(['bind 10.213.1.2:80', 'bind 10.213.1.3:80']));
+    // Every possible droplet declared, in maintenance until it joins (no dynamic servers).
+    expect(directives).toEqual(expect.arrayContaining(['server d460000001 10.213.0.11:80 disabled', 'server d460000002 10.213.0.12:80 disabled']));
   });
 
   it('GIVEN the rendered config THEN nothing retries, redispatches or observes traffic (it would hide failures)', () => {
