@@ -42,6 +42,8 @@ export function renderSiteConf({ nginx, vpcIpRange, healthPath }: SiteInput): st
     proxyConnectTimeoutSeconds: nginx.proxyConnectTimeoutSeconds,
     proxySendTimeoutSeconds: nginx.proxySendTimeoutSeconds,
     proxyReadTimeoutSeconds: nginx.proxyReadTimeoutSeconds,
+    shedAboveRequests: nginx.shedAboveRequests,
+    shedRetryAfterSeconds: nginx.shedRetryAfterSeconds,
     errorPageDir: DROPLET_PATHS.errorPage.slice(0, DROPLET_PATHS.errorPage.lastIndexOf('/')),
     localStatusPort: LOCAL_STATUS_PORT,
   }, '#');

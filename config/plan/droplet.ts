@@ -133,6 +133,12 @@ export interface DropletTuning {
     readonly proxySendTimeoutSeconds: number;
     readonly clientBodyBufferKib: number;
     readonly clientMaxBodyMib: number;
+    /**
+     * Requests in flight through Nginx above which it sheds at once with 503 and Retry-After (limit_conn),
+     * instead of queueing into Gunicorn's backlog until connects fail and health checks with them.
+     */
+    readonly shedAboveRequests: number;
+    readonly shedRetryAfterSeconds: number;
   };
   /** Kernel settings for /etc/sysctl.d; keys are sysctl names. */
   readonly sysctl: Readonly<Record<string, string>>;
@@ -313,6 +319,10 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
       proxySendTimeoutSeconds: proxyReadTimeoutSeconds,
       clientBodyBufferKib: C.clientBodyBufferKib,
       clientMaxBodyMib: C.clientMaxBodyMib,
+      // What the droplet is tuned to hold (its capacity plus headroom); Gunicorn's greenlets hold at least that.
+      shedAboveRequests: concurrent,
+      // A client retries after about one typical request: by then, on average, the in-flight set has turned over.
+      shedRetryAfterSeconds: Math.max(1, Math.ceil(capacity.typicalRequestSeconds)),
     },
     sysctl: {
       'net.core.somaxconn': String(somaxconn),

@@ -55,6 +55,26 @@ describe.each(allRendered())('lifecycle of $environment', ({ environment, byName
     expect(edges).toContain('nginx.service < droplet-ready.service');
   });
 
+  it('the drain starts before the ready file goes (Nginx answers "draining", never "not ready", at shutdown)', () => {
+    expect(startsBefore(units)).toContain('droplet-ready.service < droplet-drain.service');
+  });
+
+  it('keeps the ready file true to the app: removed when app.service stops or fails, back when it starts again', () => {
+    expect(values(byName['droplet-ready.service']!, 'PartOf')).toEqual(['app.service']);
+    expect(values(byName['droplet-ready.service']!, 'WantedBy')).toEqual(['multi-user.target', 'app.service']);
+  });
+
+  it('sheds overload in Nginx at the plan\'s in-flight limit, outside the health location', () => {
+    const { nginx } = plan.tuning;
+    const site = byName['app.conf']!;
+    expect(site).toContain(`limit_conn inflight ${nginx.shedAboveRequests};`);
+    expect(site).toContain(`add_header Retry-After ${nginx.shedRetryAfterSeconds} always;`);
+    // The health location, up to its closing brace at the server's indentation.
+    const health = /\n {4}location = \/[\s\S]*?\n {4}\}\n/.exec(site)?.[0] ?? '';
+    expect(health).toContain('return 200 "ready\\n";');
+    expect(health).not.toMatch(/limit_conn|proxy_pass/);
+  });
+
   it('gives each stop step the plan\'s time, and all of them fit the provider\'s delete timeout', () => {
     const drainStop = seconds(byName['droplet-drain.service']!, 'TimeoutStopSec');
     const appStop = seconds(byName['app.service']!, 'TimeoutStopSec');

@@ -18,6 +18,8 @@ import { rendered } from '../templates/fixtures.js';
 import { fakeCommand, removeTempDirs, requireTools, rewriteOnce, runAsync, setShellVariable, tempDir } from './tools.js';
 
 const SAMPLE_ID = '412345678';
+/** The in-flight limit the shedding test puts in place of the plan's. */
+const SHED_ABOVE = 3;
 const { byName } = rendered('dev');
 
 /** `runAsync` with extra environment variables on top of this process's. */
@@ -44,6 +46,8 @@ function openDir(prefix: string): string {
 class StandInApp {
   status = 200;
   requests: string[] = [];
+  /** While set, /slow requests wait until it resolves (requests in flight for the shedding test). */
+  hold: Promise<void> | undefined;
   private server: http.Server | undefined;
   constructor(readonly socket: string) {}
 
@@ -51,7 +55,9 @@ class StandInApp {
     rmSync(this.socket, { force: true });
     this.server = http.createServer((req, res) => {
       this.requests.push(req.url ?? '');
-      res.writeHead(this.status, { 'Content-Type': 'text/plain' }).end(`app says ${this.status}\n`);
+      const answer = () => res.writeHead(this.status, { 'Content-Type': 'text/plain' }).end(`app says ${this.status}\n`);
+      if (req.url === '/slow' && this.hold) void this.hold.then(answer);
+      else answer();
     });
     await new Promise<void>((resolve) => this.server!.listen(this.socket, resolve));
     chmodSync(this.socket, 0o777);
@@ -129,6 +135,8 @@ describe('the health location under a running Nginx', () => {
     let site = byName['app.conf']!.replaceAll('/run/droplet/', `${runDir}/`).replaceAll('unix:/run/gunicorn-app.sock', `unix:${app.socket}`);
     site = rewriteOnce(site, '    listen 80 default_server', `    listen 127.0.0.1:${port} default_server`);
     site = rewriteOnce(site, '    listen 127.0.0.1:8080;', `    listen 127.0.0.1:${statusPort};`);
+    // The plan's in-flight limit is hundreds; a handful shows the shedding.
+    site = site.replace(/limit_conn inflight \d+;/, `limit_conn inflight ${SHED_ABOVE};`);
     writeFileSync(path.join(dir, 'nginx.conf'), conf);
     writeFileSync(path.join(dir, 'conf.d', 'app.conf'), site);
     nginx = spawn('nginx', ['-e', 'stderr', '-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -169,12 +177,39 @@ describe('the health location under a running Nginx', () => {
     expect(app.requests).toEqual([]);
   });
 
-  it('passes the check through to the app once ready, naming the droplet', async (ctx) => {
+  it('answers 200 itself once ready, naming the droplet, without asking the app (outside Gunicorn\'s queue)', async (ctx) => {
     setup(ctx);
     flag('ready');
     const r = await get(port, '/healthz');
-    expect([r.status, r.body, r.headers['x-droplet-id']]).toEqual([200, 'app says 200\n', SAMPLE_ID]);
-    expect(app.requests).toEqual(['/healthz']);
+    expect([r.status, r.body, r.headers['x-droplet-id']]).toEqual([200, 'ready\n', SAMPLE_ID]);
+    expect(app.requests).toEqual([]);
+  });
+
+  it('sheds requests above the in-flight limit at once with 503 and Retry-After, while the health check stays 200', async (ctx) => {
+    setup(ctx);
+    flag('ready');
+    let release = () => undefined as void;
+    app.hold = new Promise<void>((resolve) => (release = resolve));
+    try {
+      const held = Array.from({ length: SHED_ABOVE }, () => get(port, '/slow'));
+      // Until the app has all of them, Nginx has not counted them all.
+      const deadline = Date.now() + 5000;
+      while (app.requests.filter((u) => u === '/slow').length < SHED_ABOVE && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const started = Date.now();
+      const shed = await get(port, '/slow');
+      const shedMs = Date.now() - started;
+      expect([shed.status, shed.body, shed.headers['retry-after']]).toEqual([503, 'overloaded, retry shortly\n', String(byName['app.conf']!.match(/Retry-After (\d+) always/)![1])]);
+      expect(shedMs).toBeLessThan(500);
+      const health = await get(port, '/healthz');
+      expect([health.status, health.body]).toEqual([200, 'ready\n']);
+      release();
+      expect((await Promise.all(held)).map((r) => r.status)).toEqual(Array(SHED_ABOVE).fill(200));
+      // The app saw the held requests only: the shed one never reached it.
+      expect(app.requests.filter((u) => u === '/slow')).toHaveLength(SHED_ABOVE);
+    } finally {
+      release();
+      app.hold = undefined;
+    }
   });
 
   it('answers 503 "draining" while the draining file exists, even when ready, while other requests still reach the app', async (ctx) => {
@@ -189,16 +224,17 @@ describe('the health location under a running Nginx', () => {
     expect(app.requests).toEqual(['/items/1']);
   });
 
-  it('keeps the header on the app\'s own failure and on Nginx\'s (app down: 503, not the 50x page)', async (ctx) => {
+  it('answers from the ready file alone: a failing or stopped app reaches the LB through systemd removing it', async (ctx) => {
     setup(ctx);
     flag('ready');
     app.status = 500;
-    const failing = await get(port, '/healthz');
-    expect([failing.status, failing.headers['x-droplet-id']]).toEqual([500, SAMPLE_ID]);
     await app.stop();
     try {
-      const down = await get(port, '/healthz');
-      expect([down.status, down.body, down.headers['x-droplet-id']]).toEqual([503, 'app unavailable\n', SAMPLE_ID]);
+      const r = await get(port, '/healthz');
+      expect([r.status, r.headers['x-droplet-id']]).toEqual([200, SAMPLE_ID]);
+      rmSync(path.join(runDir, 'ready'));
+      const gone = await get(port, '/healthz');
+      expect([gone.status, gone.body, gone.headers['x-droplet-id']]).toEqual([503, 'not ready\n', SAMPLE_ID]);
     } finally {
       await app.start();
     }
