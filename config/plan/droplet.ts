@@ -75,6 +75,12 @@ export const DROPLET_CONSTANTS = {
   dbKeepaliveIdleSeconds: 5,
   dbKeepaliveIntervalSeconds: 2,
   dbKeepaliveCount: 3,
+  /**
+   * libpq tcp_user_timeout: sent data unacknowledged this long closes the connection. The server's kernel acks
+   * a query at once however long it runs (statement_timeout bounds that), so only a black hole (failover, a
+   * dropped route) reaches it; a lossy but live network retransmits well within it.
+   */
+  dbTcpUserTimeoutSeconds: 5,
   /** Valkey connections per process (redis-py BlockingConnectionPool): a GET takes well under a millisecond, so a few dozen serve tens of thousands/s. */
   cachePoolPerProcess: 48,
   /** Cache socket, connect and pool-wait timeout: a slow cache costs a request this long, then it reads the database. */
@@ -162,7 +168,7 @@ export interface DropletTuning {
      * parameter): no statement outlasts what the drain gives a request.
      */
     readonly statementTimeoutSeconds: number;
-    /** libpq tcp_user_timeout: a query sent into a black hole fails one second after a statement could. */
+    /** libpq tcp_user_timeout: a query (or pre-ping) sent into a black hole fails after this long. */
     readonly tcpUserTimeoutSeconds: number;
     readonly keepaliveIdleSeconds: number;
     readonly keepaliveIntervalSeconds: number;
@@ -351,7 +357,7 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
       poolTimeoutSeconds: C.dbConnectTimeoutSeconds,
       connectTimeoutSeconds: C.dbConnectTimeoutSeconds,
       statementTimeoutSeconds: drainRequestSeconds,
-      tcpUserTimeoutSeconds: drainRequestSeconds + 1,
+      tcpUserTimeoutSeconds: C.dbTcpUserTimeoutSeconds,
       keepaliveIdleSeconds: C.dbKeepaliveIdleSeconds,
       keepaliveIntervalSeconds: C.dbKeepaliveIntervalSeconds,
       keepaliveCount: C.dbKeepaliveCount,
