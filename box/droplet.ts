@@ -19,6 +19,9 @@ import { run, sleep, stopChild, waitExit, waitFor, type RunResult } from './lib/
 import { nsPath, NET } from './network.js';
 
 export const MACHINE = 'dobox';
+/** cgroup v1 (systemd's named hierarchy) and v2 mount points a container gets its own cgroup in. */
+const CGROUP_HIERARCHIES = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'] as const;
+const CGROUP_PARENT = 'do-web-box';
 
 const CLOUD_CFG = `# Written by box/droplet.ts: the box seeds NoCloud; never probe a cloud's metadata address.
 datasource_list: [ NoCloud, None ]
@@ -55,6 +58,15 @@ export class Droplet {
   async unmount(): Promise<void> {
     const r = await run('umount', [this.merged], { timeoutMs: 20_000, allowFailure: true });
     if (r.code !== 0) await run('umount', ['-l', this.merged], { timeoutMs: 10_000, allowFailure: true });
+    // The container's cgroups, deepest first (they are empty once it stopped).
+    for (const h of CGROUP_HIERARCHIES) {
+      const dir = join(h, CGROUP_PARENT, this.cgroupName);
+      if (existsSync(dir)) await run('find', [dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';'], { timeoutMs: 10_000, allowFailure: true });
+    }
+  }
+
+  private get cgroupName(): string {
+    return this.placement.machine ?? MACHINE;
   }
 
   /** Seed cloud-init's NoCloud datasource with the user data. */
@@ -74,7 +86,12 @@ export class Droplet {
       '-D', this.merged, '--boot', '--register=no', '--keep-unit', `--machine=${this.placement.machine ?? MACHINE}`,
       `--network-namespace-path=${nsPath(this.placement.netns ?? NET.dropletNs)}`, '--console=pipe', '--link-journal=no', '--resolv-conf=off', '--timezone=off',
     ];
-    const child = spawn('systemd-nspawn', args, { stdio: ['ignore', out, out], detached: true });
+    // Each container in a cgroup of its own: with --keep-unit nspawn puts itself and the container under the
+    // cgroup it was started in (.../supervisor, .../payload); two containers started from the same process
+    // would share those, and their systemd instances fight over system.slice (nginx.service failed with
+    // status=219/CGROUP when three droplets booted together). `exec` keeps the pid: the child is nspawn.
+    const script = `for h in ${CGROUP_HIERARCHIES.join(' ')}; do [ -d "$h" ] || continue; mkdir -p "$h/${CGROUP_PARENT}/$0" && echo $$ > "$h/${CGROUP_PARENT}/$0/cgroup.procs"; done; exec systemd-nspawn "$@"`;
+    const child = spawn('sh', ['-c', script, this.cgroupName, ...args], { stdio: ['ignore', out, out], detached: true });
     this.child = child;
     child.on('exit', (code) => {
       // 133: the container asked for a reboot (systemd-nspawn@.service restarts on it; so does the box).
