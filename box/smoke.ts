@@ -24,10 +24,12 @@ export async function smoke(box: Box): Promise<Check[]> {
     if (!ok) throw new Error(`${name}: ${detail}`);
   };
   const base = box.urls[0]!;
+  // The LB's check is Nginx's own answer from the ready file; the app's /healthz is behind Gunicorn's socket.
   const h = await httpGet(`${base}/healthz`, 10_000);
-  const hj = JSON.parse(h.body || '{}') as { status?: string; greenPsycopg?: boolean };
-  check('healthz', h.status === 200 && hj.status === 'ok', `${h.status} ${h.body.trim()}`);
-  check('psycopg2 waits in gevent', hj.greenPsycopg === true, `greenPsycopg=${String(hj.greenPsycopg)}`);
+  check('healthz', h.status === 200 && h.body === 'ready\n', `${h.status} ${h.body.trim()}`);
+  const app = await box.droplet.exec(['curl', '-s', '--unix-socket', '/run/gunicorn-app.sock', 'http://localhost/healthz'], 10_000, true);
+  const hj = JSON.parse(app.stdout || '{}') as { status?: string; greenPsycopg?: boolean; pid?: number };
+  check('psycopg2 waits in gevent', hj.status === 'ok' && hj.greenPsycopg === true && hj.pid === undefined, `app's /healthz: ${app.stdout.trim() || app.stderr.trim()}`);
 
   const marker = `box smoke ${new Date().toISOString()}`;
   const w = await httpRequest('POST', `${base}/items`, 15_000, JSON.stringify({ body: marker }));
