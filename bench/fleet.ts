@@ -193,6 +193,8 @@ interface ChangeResult {
   readonly events: { t: number; at: string; what: string }[];
   /** Seconds (from the change's start) with failed responses: when the failures happened. */
   readonly failedSeconds: { second: number; ok: number; failed: number }[];
+  /** Failed requests in the LB's log, by droplet (server), status, termination state and request. */
+  readonly lbFailures: Record<string, number>;
   /** Old droplets stopped before their replacement passed the gate (from the event log); must be empty. */
   readonly shutdownsBeforeGate: string[];
   /** Hard kill: requests lost in flight (read errors, timeouts, 502), refused (503) before the LB marked it DOWN, failed after. */
@@ -248,6 +250,7 @@ async function runChange(fb: FleetBox, c: Change, o: Options, ioSeconds: number)
   activeLoads.add(load);
   const firstEvent = fb.fleet.events.length;
   log(`  ${c.name}: ${o.concurrency.toLocaleString('en-US')} connections through the LB, /io?seconds=${ioSeconds} with every ${o.postEvery}th request a POST /items`);
+  const loadStartedAt = Date.now();
   await load.start();
   let outcome: Outcome;
   let changeSeconds: number;
@@ -266,8 +269,16 @@ async function runChange(fb: FleetBox, c: Change, o: Options, ioSeconds: number)
     load.kill();
     throw err;
   }
+  const lbFailuresFrom = loadStartedAt;
   const res = await load.stop();
   activeLoads.delete(load);
+  // Who answered the failed requests, from the LB's log: droplet (or <NOSRV>), status, termination state.
+  const lbFailures: Record<string, number> = {};
+  for (const f of fb.fleet.lbFailures.filter((x) => x.at >= lbFailuresFrom)) {
+    const k = `${f.server} ${f.status} ${f.termination} ${f.request.replace(/\?.*/, '')}`;
+    lbFailures[k] = (lbFailures[k] ?? 0) + 1;
+  }
+  if (Object.keys(lbFailures).length) log(`    LB log of failed requests: ${Object.entries(lbFailures).map(([k, v]) => `${k} x${v}`).join('; ')}`);
   const events = fb.fleet.events.slice(firstEvent);
   const { target, met } = judge(c, res, outcome, events);
   const violations = orderViolations(events);
@@ -279,6 +290,7 @@ async function runChange(fb: FleetBox, c: Change, o: Options, ioSeconds: number)
     changeSeconds, loadSeconds: res.seconds, outcome, target, met,
     events,
     shutdownsBeforeGate: violations,
+    lbFailures,
     failedSeconds: res.timeline.filter((x) => x.failed > 0).map((x) => ({ ...x, second: x.second - startSecond })),
     ...(c.kind === 'kill' ? {
       killBreakdown: {
@@ -317,6 +329,7 @@ function markdown(command: string, fb: FleetBox, o: Options, ioSeconds: number, 
     if (r.failedSeconds.length) lines.push('', `Seconds (from the change's start) with failed responses: ${r.failedSeconds.map((x) => `${x.second} s: ${x.failed}`).join(', ')}.`);
     const gated = r.events.filter((e) => /shutdown begins \(its replacement \d+ passed the gate\)/.test(e.what)).length;
     if (gated) lines.push('', r.shutdownsBeforeGate.length ? `**Order violated**: ${r.shutdownsBeforeGate.join('; ')}.` : `Order (checked from the log below): each of the ${gated} old droplets began its shutdown only after its replacement's gate passed.`);
+    if (Object.keys(r.lbFailures ?? {}).length) lines.push('', `The LB's log of failed requests (droplet, status, HAProxy termination state, request): ${Object.entries(r.lbFailures).map(([k, v]) => `\`${k}\` x${v}`).join(', ')}.`);
     if (r.killBreakdown) lines.push('', `Of the failed: ${int(r.killBreakdown.inFlightLost)} were in flight on the droplet when it died (read errors, timeouts, 502); ${int(r.killBreakdown.refusedBeforeDown)} were refused (503) because the LB still sent to it until its checks marked it DOWN (wrk's connections send again at once after a fast 503, so this count grows with the detection time, not with the load); ${int(r.killBreakdown.failedAfterDown)} failed after that.`);
     lines.push('', '```', ...r.events.map((e) => `${e.at.slice(11, 23)}  +${e.t.toFixed(1).padStart(6)} s  ${e.what}`), '```', '');
   }

@@ -99,8 +99,17 @@ export class Fleet {
     log(`  [fleet +${e.t.toFixed(1)} s] ${what}`);
   }
 
-  /** LB lines worth keeping: a server going UP or DOWN (with HAProxy's reason). */
+  /** The LB's log of failed requests (HAProxy httplog): time, droplet (server), status, termination state. */
+  readonly lbFailures: { at: number; server: string; status: string; termination: string; request: string }[] = [];
+
+  /** LB lines worth keeping: a server going UP or DOWN (with HAProxy's reason), and failed requests. */
   onLbLine(line: string): void {
+    // httplog: "... public droplets/d460000007 0/0/0/1/1 503 212 - - ---- 12/12/3/1/0 0/0 \"GET /io HTTP/1.1\""
+    const req = /\spublic\s+(\S+)\/(\S+)\s+\S+\s+(\d{3})\s+\d+\s+\S+\s+\S+\s+(\S{4})\s.*"([^"]*)"/.exec(line);
+    if (req) {
+      if (this.lbFailures.length < 20_000) this.lbFailures.push({ at: Date.now(), server: req[2]!, status: req[3]!, termination: req[4]!, request: req[5]!.split(' ').slice(0, 2).join(' ') });
+      return;
+    }
     // A new server leaving maintenance: HAProxy says UP, but it has weight 0 until set DOWN (haproxy.ts).
     if (/leaving .*maintenance|enters maintenance/i.test(line)) return;
     const m = /Server \S+\/d(\d+) is (UP|DOWN|going DOWN|stopped)[^,]*(?:, reason: ([^,]+))?/.exec(line);

@@ -52,9 +52,15 @@ global
     maxconn ${i.maxConnections}
     # Teardown: connections still open after this are closed.
     hard-stop-after 10s
+    # Requests that failed (5xx, errors, timeouts), one line each on stdout: the box reads who answered them.
+    log stdout format raw local0 info
 
 defaults
     mode http
+    log global
+    option httplog
+    # Only failed requests are logged (5xx, errors, timeouts), not the 400 req/s that succeed.
+    option dontlog-normal
     # DigitalOcean's LB adds X-Forwarded-For; the droplet's Nginx trusts it from the VPC range.
     option forwardfor
     timeout connect 5s
