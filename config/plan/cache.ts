@@ -20,12 +20,6 @@ export const CACHE_CONSTANTS = {
   cacheMaxClients: 10_000,
   /** Cores' worth of commands one node serves at most: the command thread plus I/O threads (380K -> 1.2M QPS). */
   cacheMaxEffectiveVcpus: 3,
-  /**
-   * Connections one app process holds to the cache at most: the pool cap the app must set (redis-py's default
-   * pool is unbounded). A cache command takes well under a millisecond in the VPC, so 10 cover a process's
-   * concurrent cache calls many times over.
-   */
-  cacheConnectionsPerProcess: 10,
 } as const;
 
 const C = { ...SHARED_CONSTANTS, ...CACHE_CONSTANTS };
@@ -64,7 +58,11 @@ export interface CachePlan {
 
 const SIZES = Object.entries(DATABASE_SIZES).sort(([, a], [, b]) => a.vcpus - b.vcpus || a.memoryMib - b.memoryMib);
 
-export function planCache(config: EnvironmentConfig, readsPerSecond: number, processes: number, issues: PlanIssue[]): CachePlan {
+/**
+ * @param connectionsPerProcess the cap of one app process's cache pool (the droplet's tuning sets it:
+ *   redis-py's default pool is unbounded)
+ */
+export function planCache(config: EnvironmentConfig, readsPerSecond: number, processes: number, connectionsPerProcess: number, issues: PlanIssue[]): CachePlan {
   const { capacity, cache } = config;
   const size = DATABASE_SIZES[cache.sizeSlug]!;
   // Cache-aside: every read asks the cache; each miss reads the database and writes the entry back.
@@ -89,11 +87,11 @@ export function planCache(config: EnvironmentConfig, readsPerSecond: number, pro
       message: `${fmt(workingSetKeys)} live entries (${fmt(Math.ceil(missesPerSecond))} misses/s x cache.ttlSeconds ${cache.ttlSeconds}) of capacity.cacheEntryBytes ${capacity.cacheEntryBytes} need ${fmt(workingSetMib)} MiB; ${cache.sizeSlug} gives data ${fmt(availableMib)} MiB, and evicting the rest breaks the hit ratio the plan assumes. ${fits ? `Pick ${fits[0]} (${fmt(cacheAvailableMib(fits[1]))} MiB)` : 'No single node holds it. Split the cache by key'}, lower cache.ttlSeconds, or lower the target`,
     });
   }
-  const connections = processes * C.cacheConnectionsPerProcess;
+  const connections = processes * connectionsPerProcess;
   if (connections > C.cacheMaxClients) {
     issues.push({
       path: ['fleet', 'maxDroplets'],
-      message: `${fmt(processes)} app processes at fleet.maxDroplets hold up to ${fmt(connections)} cache connections (${C.cacheConnectionsPerProcess} each); a Valkey node accepts ${fmt(C.cacheMaxClients)} (maxclients), whatever its size. Lower fleet.maxDroplets, use larger droplets (fewer processes per request), or split the cache over several clusters`,
+      message: `${fmt(processes)} app processes at fleet.maxDroplets hold up to ${fmt(connections)} cache connections (${connectionsPerProcess} each); a Valkey node accepts ${fmt(C.cacheMaxClients)} (maxclients), whatever its size. Lower fleet.maxDroplets, use larger droplets (fewer processes per request), or split the cache over several clusters`,
     });
   }
   const windowSeconds = reconnectWindowSeconds(capacity.typicalRequestSeconds);

@@ -81,8 +81,12 @@ export const DROPLET_CONSTANTS = {
    * dropped route) reaches it; a lossy but live network retransmits well within it.
    */
   dbTcpUserTimeoutSeconds: 5,
-  /** Valkey connections per process (redis-py BlockingConnectionPool): a GET takes well under a millisecond, so a few dozen serve tens of thousands/s. */
-  cachePoolPerProcess: 48,
+  /**
+   * Valkey connections per process (redis-py BlockingConnectionPool; its default pool is unbounded). A cache
+   * command holds a connection well under a millisecond in the VPC, so 10 serve a worker's ~1,300 cache calls/s
+   * many times over, and the cache sees processes x 10 at the fleet's largest size (config/plan/cache.ts).
+   */
+  cachePoolPerProcess: 10,
   /** Cache socket, connect and pool-wait timeout: a slow cache costs a request this long, then it reads the database. */
   cacheTimeoutSeconds: 0.25,
   /** Of a worker's file reserve (gunicornFdReserve), what its own files take besides client pools: logs, metrics files, modules. */

@@ -73,8 +73,9 @@ export function planCapacity(environment: string, config: EnvironmentConfig): Pl
   // The data tier serves the largest fleet's processes: every per-process pool is planned for them.
   const processes = fleetPlan.maxDroplets * gunicornWorkers(size, designPerDroplet, capacity.maxOpenFilesPerProcess);
   const database = planDatabase(config, requestsPerSecond, processes, issues);
-  const cache = planCache(config, database.load.readsPerSecond, processes, issues);
   const tuning = dropletTuning(config, size, designPerDroplet, Math.max(1, database.replicaPerProcess));
+  // Each process's cache pool is capped where the droplet's tuning caps it; the cache sees them all.
+  const cache = planCache(config, database.load.readsPerSecond, processes, tuning.cache.maxConnections, issues);
   issues.push(...dropletTuningIssues(config, tuning));
   // A fleet already too small overloads each droplet's memory too; that message would only repeat it.
   const fleetTooSmall = issues.some((i) => i.path[0] === 'fleet');
