@@ -112,7 +112,8 @@ export class Fleet {
     }
     // A new server leaving maintenance: HAProxy says UP, but it has weight 0 until set DOWN (haproxy.ts).
     if (/leaving .*maintenance|enters maintenance/i.test(line)) return;
-    const m = /Server \S+\/d(\d+) is (UP|DOWN|going DOWN|stopped)[^,]*(?:, reason: ([^,]+))?/.exec(line);
+    // State changes come twice (stderr warning and the stdout log): the warning is kept.
+    const m = /\[(?:WARNING|ALERT|NOTICE)\].*Server \S+\/d(\d+) is (UP|DOWN|going DOWN|stopped)[^,]*(?:, reason: ([^,]+))?/.exec(line);
     if (m) this.event(`LB: droplet ${m[1]} is ${m[2]}${m[3] ? ` (${m[3].trim()})` : ''}`);
     else if (/\[(ALERT|WARNING)\]/.test(line) && !/Proxy .* started|Loading success|is DOWN|is UP/.test(line)) log(`  haproxy: ${line}`);
   }
