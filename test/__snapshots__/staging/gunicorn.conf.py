@@ -16,16 +16,16 @@ umask = 0o007
 worker_class = "gevent"
 workers = 4
 # Simultaneous requests per worker: one greenlet each.
-worker_connections = 977
+worker_connections = 1313
 # Longer than Nginx's upstream keepalive_timeout, so Nginx always closes an idle connection first.
 keepalive = 65
 # A worker whose event loop is blocked this long is killed and replaced.
 timeout = 30
 # On stop or reload, requests in flight get this long to finish.
-graceful_timeout = 60
+graceful_timeout = 8
 # Restart each worker after about this many requests, staggered, to bound slow leaks.
-max_requests = 2812500
-max_requests_jitter = 281250
+max_requests = 3780000
+max_requests_jitter = 378000
 # The heartbeat file lives on tmpfs: a heartbeat must never wait on a disk.
 worker_tmp_dir = "/run/app"
 
@@ -52,13 +52,46 @@ def post_fork(server, worker):
 
 
 def child_exit(server, worker):
-    """Drop a dead worker's live gauges from the shared Prometheus directory."""
+    """Fold a dead worker's metric files into one file per type, so a scrape reads a bounded number of files.
+
+    Workers recycle about hourly (max_requests). prometheus_client's mark_process_dead removes only live-gauge
+    files; counter and histogram files of dead workers would pile up (two per recycle) and every /metrics
+    scrape, inside a gevent worker, would parse all of them. Here the master sums the dead worker's values
+    into <type>_merged.db and deletes its files. Scrapes hold compact.lock shared, this holds it exclusive,
+    so no scrape sees a value twice or not at all. Gauges in modes other than live* keep their per-pid files.
+    """
     import os
 
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
         return
     try:
         from prometheus_client import multiprocess
+        from prometheus_client.mmap_dict import MmapedDict
     except ImportError:
         return
-    multiprocess.mark_process_dead(worker.pid)
+    import fcntl
+
+    multiprocess.mark_process_dead(worker.pid, path)
+    with open(os.path.join(path, "compact.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for kind in ("counter", "histogram", "summary"):
+            dead = os.path.join(path, f"{kind}_{worker.pid}.db")
+            if not os.path.exists(dead):
+                continue
+            merged = os.path.join(path, f"{kind}_merged.db")
+            totals = {}
+            for part in (merged, dead):
+                if os.path.exists(part):
+                    for key, value, _pos in MmapedDict.read_all_values_from_file(part):
+                        totals[key] = totals.get(key, 0.0) + value
+            # Written aside (not *.db, so no scrape reads it half-done), then swapped in.
+            staged = merged + ".new"
+            if os.path.exists(staged):
+                os.remove(staged)
+            out = MmapedDict(staged)
+            for key, value in totals.items():
+                out.write_value(key, value)
+            out.close()
+            os.replace(staged, merged)
+            os.remove(dead)
