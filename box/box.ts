@@ -139,23 +139,7 @@ export async function bootBox(r: Run, target: string, opts: BootOptions = {}): P
     await createNetwork();
   }, { timeoutMs: 30_000 });
 
-  const services = await r.stage('services (PostgreSQL primary + replica, Redis)', async () => {
-    const db = env.plan.tuning.database;
-    // Every Gunicorn process may open its full primary and replica pools; the rest is for admin and the box.
-    const perProcess = db.primaryPoolSize + db.primaryMaxOverflow + db.replicaPoolSize + db.replicaMaxOverflow;
-    const maxConnections = env.plan.tuning.gunicorn.workers * perProcess + 20;
-    const s = await startServices({
-      dir: join(runDir, 'services'),
-      databaseName: env.config.postgres.databaseName,
-      userName: env.config.postgres.userName,
-      password: randomBytes(12).toString('hex'),
-      maxConnections,
-    });
-    r.onTeardown('services', () => s.stopAll(), 60_000);
-    for (const pid of s.pids()) recordPid(runDir, pid);
-    log(`  primary and replica streaming; max_connections ${maxConnections}; redis up`);
-    return s;
-  }, { timeoutMs: 4 * 60_000, logs: async () => tailFiles([join(runDir, 'services/pg-primary.log'), join(runDir, 'services/pg-replica.log'), join(runDir, 'services/redis.log')]) });
+  const services = await startBoxServices(r, env, runDir, 1);
 
   const userData = await r.stage('user data (templates/droplet.ts)', async () => {
     const text = renderForBox(env, services.urls);
@@ -198,6 +182,29 @@ export async function bootBox(r: Run, target: string, opts: BootOptions = {}): P
   }, { timeoutMs: 90_000, logs: () => droplet.logs() });
 
   return { env, droplet, services, runDir, userData, urls };
+}
+
+/**
+ * The box's PostgreSQL primary + replica and Redis, for `droplets` droplets of `env` at once: every Gunicorn
+ * process may open its full primary and replica pools; 20 more are for administration and the box.
+ */
+export async function startBoxServices(r: Run, env: LoadedEnvironment, runDir: string, droplets: number): Promise<Services> {
+  return r.stage('services (PostgreSQL primary + replica, Redis)', async () => {
+    const db = env.plan.tuning.database;
+    const perProcess = db.primaryPoolSize + db.primaryMaxOverflow + db.replicaPoolSize + db.replicaMaxOverflow;
+    const maxConnections = droplets * env.plan.tuning.gunicorn.workers * perProcess + 20;
+    const s = await startServices({
+      dir: join(runDir, 'services'),
+      databaseName: env.config.postgres.databaseName,
+      userName: env.config.postgres.userName,
+      password: randomBytes(12).toString('hex'),
+      maxConnections,
+    });
+    r.onTeardown('services', () => s.stopAll(), 60_000);
+    for (const pid of s.pids()) recordPid(runDir, pid);
+    log(`  primary and replica streaming; max_connections ${maxConnections}; redis up`);
+    return s;
+  }, { timeoutMs: 4 * 60_000, logs: async () => tailFiles([join(runDir, 'services/pg-primary.log'), join(runDir, 'services/pg-replica.log'), join(runDir, 'services/redis.log')]) });
 }
 
 async function tailFiles(files: string[]): Promise<string> {

@@ -3,15 +3,14 @@
  * fleet's network, HAProxy as the load balancer, then the first droplets, created and gated like a first
  * `terraform apply`. Everything is registered for teardown (success, failure, Ctrl-C, global timeout).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadEnvironmentFile, type LoadedEnvironment } from '../../config/load.js';
-import { cleanStale, recordPid, takeLock } from '../box.js';
+import { cleanStale, recordPid, startBoxServices, takeLock } from '../box.js';
 import { waitFor } from '../lib/proc.js';
 import { log, type Run } from '../lib/stages.js';
 import { ensureRootfs, missingFromImage, RUN_DIR } from '../rootfs.js';
-import { startServices, type Services } from '../services.js';
+import type { Services } from '../services.js';
 import { inspectUserData, loadTarget, renderForBox } from '../userdata.js';
 import { Fleet, possibleServers } from './fleet.js';
 import { LoadBalancer } from './haproxy.js';
@@ -72,24 +71,8 @@ export async function bootFleet(r: Run, target: string, o: FleetBootOptions): Pr
     await createFleetNetwork();
   }, { timeoutMs: 30_000 });
 
-  const services = await r.stage('services (PostgreSQL primary + replica, Redis)', async () => {
-    const db = env.plan.tuning.database;
-    const perProcess = db.primaryPoolSize + db.primaryMaxOverflow + db.replicaPoolSize + db.replicaMaxOverflow;
-    // Every process of the largest fleet (plus one batch being replaced) may open its full pools.
-    const processes = (env.plan.fleet.maxDroplets + env.plan.rollout.batchSize) * env.plan.tuning.gunicorn.workers;
-    const maxConnections = processes * perProcess + 20;
-    const s = await startServices({
-      dir: join(runDir, 'services'),
-      databaseName: env.config.postgres.databaseName,
-      userName: env.config.postgres.userName,
-      password: randomBytes(12).toString('hex'),
-      maxConnections,
-    });
-    r.onTeardown('services', () => s.stopAll(), 60_000);
-    for (const pid of s.pids()) recordPid(runDir, pid);
-    log(`  primary and replica streaming; max_connections ${maxConnections}; redis up`);
-    return s;
-  }, { timeoutMs: 4 * 60_000 });
+  // Every process of the largest fleet, plus one batch being replaced, may open its full pools.
+  const services = await startBoxServices(r, env, runDir, env.plan.fleet.maxDroplets + env.plan.rollout.batchSize);
 
   // Rendered once per variant: every droplet of a variant gets the very same bytes, and templates edited on
   // disk during a run cannot change a variant half-way.
