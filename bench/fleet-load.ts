@@ -5,11 +5,11 @@
  * over: wrk then writes its report (bench/wrk-report.lua) as at the end of a timed run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FLEET_NET } from '../box/fleet/network.js';
 import { killGroup, sleep, waitExit } from '../box/lib/proc.js';
-import { mergedQuantile, WRK_SCRIPT, type WrkReport } from './load.js';
+import { mergedQuantile, readWrkReports, WRK_SCRIPT, type WrkReport } from './load.js';
 
 const MIX_SCRIPT = join(import.meta.dirname, 'fleet-mix.lua');
 /** Connections per wrk process: a smooth start and far below the 20,000 open files of a process. */
@@ -81,16 +81,7 @@ export class SteadyLoad {
       }
     }));
     const seconds = (Date.now() - this.t0) / 1000;
-    const reports: WrkReport[] = [];
-    let missing = 0;
-    for (const { report } of this.children) {
-      try {
-        reports.push(JSON.parse(readFileSync(report, 'utf8')) as WrkReport);
-        rmSync(report, { force: true });
-      } catch {
-        missing += 1;
-      }
-    }
+    const { reports, missing } = readWrkReports(this.children.map((c) => c.report));
     const sum = (f: (r: WrkReport) => number) => reports.reduce((a, r) => a + f(r), 0);
     const statuses: Record<string, number> = {};
     for (const r of reports) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;

@@ -167,16 +167,7 @@ export async function runStep(opts: StepOptions): Promise<StepResult> {
     if (cores >= 0.005) dropletCores[comm] = Number(cores.toFixed(3));
   }
   if (opts.dropletPid) dropletCores.total = Number(dropletTotal.toFixed(3));
-  const reports: WrkReport[] = [];
-  let missing = 0;
-  for (const { report } of children) {
-    try {
-      reports.push(JSON.parse(readFileSync(report, 'utf8')) as WrkReport);
-      rmSync(report, { force: true });
-    } catch {
-      missing += 1;
-    }
-  }
+  const { reports, missing } = readWrkReports(children.map((c) => c.report));
   const sum = (f: (r: WrkReport) => number) => reports.reduce((a, r) => a + f(r), 0);
   const requests = sum((r) => r.requests);
   const durationSeconds = reports.length ? Math.max(...reports.map((r) => r.durationUs)) / 1e6 : opts.durationSeconds;
@@ -219,4 +210,19 @@ export async function runStep(opts: StepOptions): Promise<StepResult> {
     held: errors.total === 0 && requests > 0 && latencySeconds.p99 <= 1.5 * opts.handlerSeconds,
     missingReports: missing,
   };
+}
+
+/** The JSON reports the wrk processes wrote (each file removed once read); a process that wrote none counts as missing. */
+export function readWrkReports(files: readonly string[]): { reports: WrkReport[]; missing: number } {
+  const reports: WrkReport[] = [];
+  let missing = 0;
+  for (const file of files) {
+    try {
+      reports.push(JSON.parse(readFileSync(file, 'utf8')) as WrkReport);
+      rmSync(file, { force: true });
+    } catch {
+      missing += 1;
+    }
+  }
+  return { reports, missing };
 }
