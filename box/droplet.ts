@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, sleep, stopChild, waitExit, waitFor, type RunResult } from './lib/proc.js';
+import { DROPLET_PATHS } from '../templates/paths.js';
 import { nsPath, NET } from './network.js';
 
 export const MACHINE = 'dobox';
@@ -187,6 +188,9 @@ export class Droplet {
       await cmd('journal: warnings and errors this boot (tail)', ['journalctl', '-b', '-p', 'warning', '--no-pager', '-n', '60']);
       await cmd('journal: app.service (tail)', ['journalctl', '-b', '-u', 'app.service', '--no-pager', '-n', '40']);
       await cmd('journal: nginx.service (tail)', ['journalctl', '-b', '-u', 'nginx.service', '--no-pager', '-n', '20']);
+      // The readiness contract's units: why a droplet answers the LB's check 503 (or carries no droplet id).
+      await cmd('journal: droplet-id, app-grant, app-release, droplet-ready (tail)', ['journalctl', '-b', '-u', 'droplet-id.service', '-u', 'app-grant.service', '-u', 'app-release.service', '-u', 'droplet-ready.service', '--no-pager', '-n', '40']);
+      await cmd(`readiness files (${DROPLET_PATHS.dropletRunDir})`, ['ls', '-l', '--time-style=+%H:%M:%S', DROPLET_PATHS.dropletRunDir]);
     } else {
       parts.push(`## console (tail)\n${tail(existsSync(this.consoleLog) ? readFileSync(this.consoleLog, 'utf8') : '', 60)}`);
     }

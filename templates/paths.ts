@@ -42,7 +42,7 @@ export const DROPLET_PATHS = {
   dropletRunDir: '/run/droplet',
   readyFlag: '/run/droplet/ready',
   drainingFlag: '/run/droplet/draining',
-  /** Nginx snippet with `add_header X-Droplet-Id`, written at every boot from cloud-init's instance id. */
+  /** Nginx snippet with `add_header X-Droplet-Id`, written at every boot from the metadata service's droplet id (cloud-init's instance id where there is none). */
   dropletIdSnippet: '/run/droplet/nginx-droplet-id.conf',
   dropletIdScript: '/usr/local/sbin/droplet-id',
   dropletIdUnit: '/etc/systemd/system/droplet-id.service',

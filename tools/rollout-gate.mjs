@@ -110,6 +110,16 @@ function probe(opts, timeoutMs) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The wait between two probes: the interval, jittered to between half and one and a half of it. Gates polling
+ * at one fixed cadence alias with a round-robin LB: on a first apply, N gates started together each send one
+ * probe per round, the LB hands the N droplets out in turn, and a gate can be handed another gate's droplet
+ * in every round, for ever (seen in the fleet box: two gates, two droplets, neither passed in 8 minutes).
+ */
+export function pollWaitMs(intervalSeconds, random = Math.random) {
+  return intervalSeconds * 1000 * (0.5 + random());
+}
+
 /** Poll until the droplet passed `passes` times in a row; resolves an exit code (0 or 1). */
 export async function gate(opts, out = (line) => process.stdout.write(`${line}\n`)) {
   const started = Date.now();
@@ -149,7 +159,7 @@ export async function gate(opts, out = (line) => process.stdout.write(`${line}\n
       lastProgress = Date.now();
       out(`  ${elapsed()}: ${summary()}`);
     }
-    const wait = round + opts.intervalSeconds * 1000 - Date.now();
+    const wait = round + pollWaitMs(opts.intervalSeconds) - Date.now();
     if (wait > 0) await sleep(Math.min(wait, Math.max(0, deadline - Date.now())));
   }
   out(`rollout-gate: droplet ${opts.dropletId} did not pass ${opts.passes} health check(s) through ${where} within ${opts.timeoutSeconds} s: ${summary()}`);

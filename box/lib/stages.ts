@@ -39,6 +39,8 @@ export class Run {
   readonly timings: { stage: string; seconds: number; ok: boolean }[] = [];
   private tearingDown: Promise<void> | undefined;
   private interrupted = false;
+  /** The stage running now (stages run one at a time): what a global timeout reports. */
+  private running: { name: string; opts: StageOptions; t0: number } | undefined;
 
   constructor(readonly title: string) {
     const onSignal = (sig: NodeJS.Signals) => {
@@ -65,17 +67,39 @@ export class Run {
     } finally {
       await this.teardown();
     }
+    // A signal or the global timeout interrupted the run: its handler prints and exits with its own code.
+    if (this.interrupted) return new Promise<number>(() => undefined);
     process.stdout.write(`${this.summary()}\n${code === 0 ? `${label}: ok` : `${label}: FAILED`}\n`);
     return code;
   }
 
-  /** Bound the whole run: whatever hangs, after `minutes` the run tears down and exits 124. */
+  /**
+   * Bound the whole run: whatever hangs, after `minutes` the run prints the running stage's logs (before
+   * anything is torn down), tears down, prints the stage summary and exits 124.
+   */
   boundBy(minutes: number): void {
     const bound = setTimeout(() => {
-      process.stderr.write(`\n${this.title}: global timeout of ${minutes} minutes reached: tearing down\n`);
-      void this.teardown().finally(() => process.exit(124));
+      const running = this.running;
+      process.stderr.write(`\n${this.title}: global timeout of ${minutes} minutes reached${running ? ` in stage "${running.name}" (running for ${secs(Date.now() - running.t0)})` : ''}: tearing down\n`);
+      this.interrupted = true;
+      void (async () => {
+        if (running?.opts.logs) await this.printLogs(running.name, running.opts.logs);
+        await this.teardown();
+        // A stage the teardown made fail has recorded itself; one still hanging is recorded here.
+        if (running && this.running === running) this.timings.push({ stage: running.name, seconds: (Date.now() - running.t0) / 1000, ok: false });
+        process.stdout.write(`${this.summary()}\n${this.title}: FAILED (global timeout)\n`);
+      })().finally(() => process.exit(124));
     }, minutes * 60_000);
     bound.unref();
+  }
+
+  private async printLogs(name: string, logs: () => Promise<string>): Promise<void> {
+    try {
+      const text = await withTimeout(logs(), 30_000, 'collecting logs');
+      if (text.trim()) process.stderr.write(`\n----- logs for "${name}" -----\n${text.trimEnd()}\n----- end of logs -----\n`);
+    } catch (logErr) {
+      process.stderr.write(`(could not collect logs: ${logErr instanceof Error ? logErr.message : String(logErr)})\n`);
+    }
   }
 
     /** Register a cleanup; it runs at teardown, newest first. */
@@ -87,6 +111,7 @@ export class Run {
     if (this.interrupted) throw new StageFailed(name, new Error('interrupted'));
     const t0 = Date.now();
     log(`▶ ${name}`);
+    this.running = { name, opts, t0 };
     try {
       const v = await withTimeout(fn(), opts.timeoutMs, name);
       this.timings.push({ stage: name, seconds: (Date.now() - t0) / 1000, ok: true });
@@ -96,15 +121,10 @@ export class Run {
       this.timings.push({ stage: name, seconds: (Date.now() - t0) / 1000, ok: false });
       log(`✗ ${name}  ${secs(Date.now() - t0)}`);
       process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      if (opts.logs && !this.interrupted) {
-        try {
-          const text = await withTimeout(opts.logs(), 30_000, 'collecting logs');
-          if (text.trim()) process.stderr.write(`\n----- logs for "${name}" -----\n${text.trimEnd()}\n----- end of logs -----\n`);
-        } catch (logErr) {
-          process.stderr.write(`(could not collect logs: ${logErr instanceof Error ? logErr.message : String(logErr)})\n`);
-        }
-      }
+      if (opts.logs && !this.interrupted) await this.printLogs(name, opts.logs);
       throw new StageFailed(name, err);
+    } finally {
+      if (this.running?.t0 === t0 && this.running.name === name) this.running = undefined;
     }
   }
 

@@ -33,7 +33,12 @@ CJOpjPGd33m5fvOOMxDq9dtp
 -----END CERTIFICATE-----
 `;
 
-type Mode = { joinAfterMs: number } | 'never' | 'only-503' | 'flapping';
+/**
+ * `inBetweenMs`: an LB whose choice is in step with a fixed-cadence poller (what round robin does when every
+ * gate of a first apply sends one probe per round): a probe that arrives on the cadence of the first one (within
+ * a fifth of it) is answered by an old droplet, only a probe off the cadence reaches the new one.
+ */
+type Mode = { joinAfterMs: number } | { inBetweenMs: number } | 'never' | 'only-503' | 'flapping';
 
 /** A load balancer stand-in: round robin over the old droplets, plus the new one as `mode` says. */
 class StandInLb {
@@ -42,6 +47,7 @@ class StandInLb {
   readonly paths: string[] = [];
   private next = 0;
   private newResponses = 0;
+  private firstRequestAt: number | undefined;
   private readonly started = Date.now();
   private server!: http.Server;
 
@@ -49,7 +55,7 @@ class StandInLb {
 
   private rotation(): string[] {
     const m = this.mode;
-    const joined = m !== 'never' && (typeof m === 'string' || Date.now() - this.started >= m.joinAfterMs);
+    const joined = m !== 'never' && (typeof m === 'string' || !('joinAfterMs' in m) || Date.now() - this.started >= m.joinAfterMs);
     return joined ? [...this.oldIds, this.newId] : this.oldIds;
   }
 
@@ -59,7 +65,12 @@ class StandInLb {
     const sni = (req.socket as TLSSocket & { servername?: unknown }).servername;
     if (typeof sni === 'string') this.sniNames.push(sni);
     const ids = this.rotation();
-    const id = ids[this.next++ % ids.length]!;
+    let id = ids[this.next++ % ids.length]!;
+    if (typeof this.mode === 'object' && 'inBetweenMs' in this.mode) {
+      this.firstRequestAt ??= Date.now();
+      const phase = ((Date.now() - this.firstRequestAt) % this.mode.inBetweenMs) / this.mode.inBetweenMs;
+      id = phase < 0.2 || phase > 0.8 ? this.oldIds[0]! : this.newId;
+    }
     let status = 200;
     if (id === this.newId && this.mode === 'only-503') status = 503;
     if (id === this.newId && this.mode === 'flapping') status = this.newResponses++ % 2 === 0 ? 200 : 503;
@@ -127,6 +138,24 @@ describe('rollout gate (tools/rollout-gate.mjs)', () => {
     expect(g.seconds).toBeGreaterThanOrEqual(0.8);
     expect(lb.paths.every((p) => p === '/healthz')).toBe(true);
     expect(g.stderr).toBe('');
+  });
+
+  it('GIVEN an LB in step with a fixed polling cadence (gates of a first apply alias with round robin) WHEN the gate polls THEN its jittered waits reach the new droplet and it passes', async () => {
+    lb = new StandInLb(['101'], '104', { inBetweenMs: 100 });
+    const g = await runGate(gateArgs(await lb.listen(), { 'interval-seconds': '0.1' }));
+    expect(g.code).toBe(0);
+    expect(g.stdout).toMatch(/droplet 104 passed 2 health check\(s\)/);
+  });
+
+  it('waits between probes for the interval jittered to 0.5-1.5 times it, never on a fixed cadence', async () => {
+    const { pollWaitMs } = (await import(GATE)) as { pollWaitMs: (s: number, random?: () => number) => number };
+    expect(pollWaitMs(2, () => 0)).toBe(1000);
+    expect(pollWaitMs(2, () => 0.5)).toBe(2000);
+    expect(pollWaitMs(2, () => 0.999)).toBeCloseTo(2998, 0);
+    const waits = Array.from({ length: 200 }, () => pollWaitMs(2));
+    expect(Math.min(...waits)).toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...waits)).toBeLessThan(3000);
+    expect(new Set(waits.map((w) => Math.round(w / 100))).size).toBeGreaterThan(10);
   });
 
   it('fails when the new droplet never joins: exit 1 after the timeout, one line naming the ids seen', async () => {
