@@ -68,6 +68,8 @@ export interface StepOptions {
   readonly rampSeconds?: number;
   /** Host PID of the droplet's PID 1: its processes' CPU is reported apart from the load generator's. */
   readonly dropletPid?: number;
+  /** A response slower than this counts as a timeout. @default 3 x handlerSeconds, at least 5 s */
+  readonly timeoutSeconds?: number;
 }
 
 const CLK_TCK = 100;
@@ -144,7 +146,7 @@ export async function runStep(opts: StepOptions): Promise<StepResult> {
     rmSync(report, { force: true });
     const url = `http://${addresses[i % addresses.length]}${opts.path}`;
     const args = ['netns', 'exec', NET.loadNs, 'wrk', '-t', '1', '-c', String(conns), '-d', `${opts.durationSeconds}s`,
-      '--timeout', `${Math.max(5, Math.ceil(opts.handlerSeconds * 3))}s`, '-s', WRK_SCRIPT, url];
+      '--timeout', `${opts.timeoutSeconds ?? Math.max(5, Math.ceil(opts.handlerSeconds * 3))}s`, '-s', WRK_SCRIPT, url];
     const child = spawn('ip', args, { env: { ...process.env, WRK_REPORT: report }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     children.push({ child, report });
   }

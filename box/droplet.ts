@@ -139,9 +139,14 @@ export class Droplet {
     return run('nsenter', ['-t', String(pid), '-a', '--', ...argv], { timeoutMs, allowFailure, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' } });
   }
 
+  /** Where a file of the droplet's disk (a path relative to its root) is on the host (the overlay). */
+  hostPath(path: string): string {
+    return join(this.merged, path);
+  }
+
   /** Read a file of the droplet's disk from the host (the overlay), '' if absent. */
   readFile(path: string): string {
-    const p = join(this.merged, path);
+    const p = this.hostPath(path);
     return existsSync(p) ? readFileSync(p, 'utf8') : '';
   }
 

@@ -38,8 +38,8 @@ export interface Services {
   startReplica(): Promise<void>;
   stopRedis(): Promise<void>;
   startRedis(): Promise<void>;
-  /** Run SQL on a node as the superuser over its unix socket. */
-  psql(node: 'primary' | 'replica', sql: string): Promise<string>;
+  /** Run SQL on a node as the superuser over its unix socket, in `database` (@default postgres). */
+  psql(node: 'primary' | 'replica', sql: string, database?: string): Promise<string>;
   stopAll(): Promise<void>;
   /** PIDs of the running servers' top processes (runuser for PostgreSQL, redis-server). */
   pids(): number[];
@@ -98,9 +98,9 @@ export async function startServices(spec: ServiceSpec): Promise<Services> {
       return r.code === 0 ? true : undefined;
     }, 60_000);
   };
-  const psql = async (node: 'primary' | 'replica', sql: string) => {
+  const psql = async (node: 'primary' | 'replica', sql: string, database = 'postgres') => {
     const port = node === 'primary' ? PORTS.primary : PORTS.replica;
-    const r = await asPostgres(join(PG_BIN, 'psql'), ['-h', sock, '-p', String(port), '-d', 'postgres', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], 30_000);
+    const r = await asPostgres(join(PG_BIN, 'psql'), ['-h', sock, '-p', String(port), '-d', database, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], 30_000);
     return r.stdout.trim();
   };
 

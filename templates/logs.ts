@@ -5,16 +5,30 @@
 import type { DropletTuning } from '../config/capacity.js';
 import { renderTemplate } from './render.js';
 
+/** A share as Nginx's split_clients percentage (two decimals, 0.01% at least). */
+function percentOf(name: string, share: number): number {
+  if (!(share > 0 && share <= 1)) throw new Error(`logs.${name} must be in (0, 1], got ${share}`);
+  return Math.max(0.01, Math.floor(share * 10_000) / 100);
+}
+
 /**
- * The `$log_request` variable nginx.conf's access_log tests: 1 for every 5xx, and for other requests at the
- * plan's sample share (split_clients on the random $request_id; Nginx takes percentages to two decimals).
+ * The variables the access logs test: `$log_request` (nginx.conf) is 1 for every 5xx and for other requests
+ * at the plan's sample share; `$log_shed` (the site's shed location) at the shed share. Both split_clients on
+ * the random $request_id.
  */
 export function renderLogSampling(logs: DropletTuning['logs']): string {
-  if (!(logs.sampleShare > 0 && logs.sampleShare <= 1)) throw new Error(`logs.sampleShare must be in (0, 1], got ${logs.sampleShare}`);
-  if (logs.sampleShare === 1) {
-    return ['    # Every request fits the budget: all are logged.', '    map $status $log_request {', '        default 1;', '    }'].join('\n');
+  const shed = percentOf('shedSampleShare', logs.shedSampleShare);
+  const shedLines = [
+    `    # Nginx's own 503s when it sheds: ${shed}% keep them at or below the design request rate, however fast clients resend.`,
+    '    split_clients $request_id $log_shed {',
+    `        ${shed}% 1;`,
+    '        * 0;',
+    '    }',
+  ];
+  const percent = percentOf('sampleShare', logs.sampleShare);
+  if (percent === 100) {
+    return ['    # Every request fits the budget: all are logged.', '    map $status $log_request {', '        default 1;', '    }', ...shedLines].join('\n');
   }
-  const percent = Math.max(0.01, Math.floor(logs.sampleShare * 10_000) / 100);
   return [
     `    # ${percent}% of successes keep ${logs.retentionHours} h of logs within the budget at design load.`,
     '    split_clients $request_id $log_sampled {',
@@ -25,6 +39,7 @@ export function renderLogSampling(logs: DropletTuning['logs']): string {
     '        ~^5 1;',
     '        default $log_sampled;',
     '    }',
+    ...shedLines,
   ].join('\n');
 }
 

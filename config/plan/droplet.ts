@@ -18,6 +18,12 @@ export const DROPLET_CONSTANTS = {
   nginxFdReserve: 1024,
   /** Idle client connections an Nginx worker keeps besides in-flight ones (LB backend keepalive). */
   nginxIdleConnectionMargin: 512,
+  /**
+   * Load, as a multiple of the design load, whose client connections Nginx holds while it sheds the excess
+   * with 503: past worker_connections it drops connections instead (resets). Measured in the box
+   * (bench/results/overload.md): with room for twice the design load, none reset at 2x.
+   */
+  nginxShedsUpToLoad: 2,
   /** Idle keepalive connections to Gunicorn cached per Nginx worker (unix socket: cheap to reopen). */
   nginxUpstreamKeepalive: 64,
   /** Smallest accept queue we configure; the Linux default 4096 (5.4+) is the floor. */
@@ -106,6 +112,12 @@ export const DROPLET_CONSTANTS = {
   logRetentionHours: 24,
   /** logrotate runs at least hourly: Debian's daily timer lets a busy droplet fill its disk first. */
   maxLogCheckMinutes: 60,
+  /**
+   * Fast 503s one Nginx worker (one vCPU) can answer when it sheds: 48,000-86,000/s in the box's overload
+   * runs (bench/results/overload.md, clients that resend at once); 100,000 leaves room for a faster CPU. Shed
+   * answers are logged at the share that keeps even this rate at or below the design request rate.
+   */
+  nginxShedPerSecondPerVcpu: 100_000,
 } as const;
 
 const C = { ...SHARED_CONSTANTS, ...DROPLET_CONSTANTS };
@@ -204,11 +216,19 @@ export interface DropletTuning {
     readonly designBytesPerSecond: number;
     /** Share of non-5xx requests logged: 1, or less to keep retentionHours within the budget. */
     readonly sampleShare: number;
+    /**
+     * Share of Nginx's own shed answers (503, Retry-After) logged: their rate is bounded only by how fast Nginx
+     * refuses (clients may resend at once), so they are sampled down to at most the design request rate.
+     */
+    readonly shedSampleShare: number;
     readonly retentionHours: number;
     /** logrotate's maxsize per Nginx log, and how many rotated files it keeps. */
     readonly rotateMaxMib: number;
     readonly rotateKeep: number;
-    /** logrotate.timer's period: the live log grows at most one rotateMaxMib between checks. */
+    /**
+     * logrotate.timer's period: the live log grows at most one rotateMaxMib between checks at the worst rate,
+     * twice the design bytes (every answer of the app a 5xx, never sampled, and sheds at Nginx's fastest).
+     */
     readonly rotateCheckMinutes: number;
     /** journald's SystemMaxUse. */
     readonly journalMaxMib: number;
@@ -274,8 +294,9 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
   const workerConnections = Math.ceil((concurrent / workers) * C.unevenShareHeadroom);
   // Each greenlet holds one client socket; the reserve covers DB/cache pools and the app's own files.
   const gunicornNofile = workerConnections + C.gunicornFdReserve;
-  // Nginx: a proxied request is two connections (client + upstream); workers split them (reuseport).
-  const nginxConnectionsTotal = 2 * concurrent;
+  // Nginx: a proxied request is two connections (client + upstream); workers split them (reuseport). Under
+  // overload it also holds the clients it sheds: room for nginxShedsUpToLoad x the design load's clients.
+  const nginxConnectionsTotal = (C.nginxShedsUpToLoad + 1) * concurrent;
   // Connections one Nginx worker may hold so that 2 x (connections + idle) + reserve stays under the cap.
   const nginxWorkerCap = Math.floor((maxOpen - C.nginxFdReserve) / 2) - C.nginxUpstreamKeepalive - C.nginxIdleConnectionMargin;
   const nginxWorkers = Math.max(size.vcpus, processesForCap(nginxConnectionsTotal * C.unevenShareHeadroom, nginxWorkerCap));
@@ -393,10 +414,13 @@ export function planLogs(size: DropletSize, requestsPerSecond: number): DropletT
   // The rotated files hold rotateKeep x rotateMaxMib: sample successes so that covers the retention.
   const keptBytes = C.logRotateKeep * rotateMaxMib * 1024 * 1024;
   const sampleShare = Math.min(1, Math.floor((keptBytes / (designBytesPerSecond * C.logRetentionHours * 3600)) * 1000) / 1000);
-  // Between two checks the live log may grow by at most one more rotateMaxMib (the slot counted above), even
-  // when every request is a 5xx (never sampled): the check period comes from the unsampled rate.
-  const rotateCheckMinutes = Math.max(1, Math.min(C.maxLogCheckMinutes, Math.floor((rotateMaxMib * 1024 * 1024) / designBytesPerSecond / 60)));
-  return { diskBudgetMib, designBytesPerSecond, sampleShare, retentionHours: C.logRetentionHours, rotateMaxMib, rotateKeep: C.logRotateKeep, rotateCheckMinutes, journalMaxMib };
+  // Sheds logged at most at the design request rate (Nginx's percentages have two decimals: 0.01% at least).
+  const shedSampleShare = Math.max(0.0001, Math.min(1, Math.floor((requestsPerSecond / (C.nginxShedPerSecondPerVcpu * size.vcpus)) * 10_000) / 10_000));
+  // Between two checks the live log may grow by at most one more rotateMaxMib (the slot counted above) at the
+  // worst rate: every answer of the app a 5xx (never sampled) plus the sampled sheds, twice the design bytes.
+  const worstBytesPerSecond = 2 * designBytesPerSecond;
+  const rotateCheckMinutes = Math.max(1, Math.min(C.maxLogCheckMinutes, Math.floor((rotateMaxMib * 1024 * 1024) / worstBytesPerSecond / 60)));
+  return { diskBudgetMib, designBytesPerSecond, sampleShare, shedSampleShare, retentionHours: C.logRetentionHours, rotateMaxMib, rotateKeep: C.logRotateKeep, rotateCheckMinutes, journalMaxMib };
 }
 
 /** What a droplet's tuning cannot honour: slow requests the LB would cut, client pools past the file reserve. */

@@ -7,6 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DROPLET_SIZES } from '../../config/catalog.js';
 import { DROPLET_CONSTANTS } from '../../config/plan/droplet.js';
 import { renderLogSampling, renderNginxLogrotate } from '../../templates/logs.js';
 import { allRendered, dropletInput, rendered } from '../templates/fixtures.js';
@@ -24,8 +25,17 @@ describe.each(['dev', 'staging', 'production'])('log budget of %s', (environment
     expect(worst).toBeLessThanOrEqual(logs.diskBudgetMib);
   });
 
-  it('checks often enough: at the design rate, all of it 5xx (never sampled), the live log grows at most one maxsize between checks', () => {
-    expect(logs.rotateCheckMinutes * 60 * logs.designBytesPerSecond).toBeLessThanOrEqual(logs.rotateMaxMib * mib);
+  it('checks often enough: at the worst rate (every app answer a 5xx, never sampled, plus sheds) the live log grows at most one maxsize between checks', () => {
+    expect(logs.rotateCheckMinutes * 60 * 2 * logs.designBytesPerSecond).toBeLessThanOrEqual(logs.rotateMaxMib * mib);
+  });
+
+  it('logs Nginx\'s sheds at a share that keeps them at or below the design request rate at Nginx\'s fastest', () => {
+    const { vcpus } = DROPLET_SIZES[dropletInput(environment).sizeSlug]!;
+    const designRequestsPerSecond = logs.designBytesPerSecond / DROPLET_CONSTANTS.accessLogLineBytes;
+    const fastestShedsPerSecond = DROPLET_CONSTANTS.nginxShedPerSecondPerVcpu * vcpus;
+    expect(logs.shedSampleShare * fastestShedsPerSecond).toBeLessThanOrEqual(designRequestsPerSecond * 1.0001);
+    expect(logs.shedSampleShare).toBeGreaterThanOrEqual(0.0001);
+    expect(rendered(environment).byName['app.conf']).toContain('access_log /var/log/nginx/access.log app buffer=32k flush=5s if=$log_shed;');
   });
 
   it('samples successes just enough to keep the planned hours in the rotated files', () => {
@@ -52,6 +62,14 @@ describe('access-log sampling', () => {
     expect(renderLogSampling({ ...logs, sampleShare: 0.00004 })).toContain('        0.01% 1;');
     expect(renderLogSampling({ ...logs, sampleShare: 0.022 })).toContain('        ~^5 1;');
     expect(renderLogSampling({ ...logs, sampleShare: 1 })).toContain('        default 1;');
+  });
+
+  it('samples sheds in either case, at their own share', () => {
+    for (const sampleShare of [0.022, 1]) {
+      const text = renderLogSampling({ ...logs, sampleShare, shedSampleShare: 0.0105 });
+      expect(text).toContain('    split_clients $request_id $log_shed {\n        1.05% 1;\n        * 0;\n    }');
+    }
+    expect(() => renderLogSampling({ ...logs, shedSampleShare: 0 })).toThrow('logs.shedSampleShare must be in (0, 1], got 0');
   });
 
   it('fails on a share outside (0, 1]', () => {
