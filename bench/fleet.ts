@@ -25,7 +25,7 @@ import { bootFleet, type FleetBox } from '../box/fleet/boot.js';
 import type { FleetDroplet } from '../box/fleet/fleet.js';
 import { breakUserData, releaseOf, variantB, variantRelease2 } from '../box/fleet/variants.js';
 import { sleep } from '../box/lib/proc.js';
-import { log, Run } from '../box/lib/stages.js';
+import { log, Run, TargetMissed } from '../box/lib/stages.js';
 import { SteadyLoad, type LoadResult } from './fleet-load.js';
 import { machineFacts } from './stats.js';
 
@@ -413,7 +413,7 @@ async function main(argv: string[]): Promise<number> {
       writeFileSync(join(RESULTS_DIR, 'fleet.json'), `${JSON.stringify({ command, incomplete, machine, options: { ...o, ioSeconds }, plan: { rollout: fb.env.plan.rollout, drain: fb.env.plan.tuning.drain, healthCheck: hc }, results: done }, null, 2)}\n`);
       writeFileSync(join(RESULTS_DIR, 'fleet.md'), md);
     }
-    if (failedTargets > 0) throw new Error(`${failedTargets} change(s) missed their target (see the table)`);
+    if (failedTargets > 0) throw new TargetMissed(`${failedTargets} change(s) missed their target (see the table)`);
   });
   return code;
 }

@@ -24,7 +24,7 @@ import { bootBox, type Box } from '../box/box.js';
 import { DROPLET_CONSTANTS } from '../config/plan/droplet.js';
 import { httpRequest } from '../box/http.js';
 import { sleep } from '../box/lib/proc.js';
-import { log, Run } from '../box/lib/stages.js';
+import { log, Run, TargetMissed } from '../box/lib/stages.js';
 import { runStep, type StepResult } from './load.js';
 import { machineFacts } from './stats.js';
 
@@ -233,7 +233,7 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(join(RESULTS_DIR, 'overload.json'), `${JSON.stringify({ command, machine: machineFacts(), dbDelaySeconds, reports }, null, 2)}\n`);
     log(`results: ${join(RESULTS_DIR, 'overload.md')} and overload.json`);
     const missed = reports.filter((x) => !x.ok);
-    if (missed.length) throw new Error(`${missed.length} step(s) had a failed health check, a request failed by something other than a 503, or an access log past the plan's worst case`);
+    if (missed.length) throw new TargetMissed(`${missed.length} step(s) had a failed health check, a request failed by something other than a 503, or an access log past the plan's worst case`);
   });
 }
 

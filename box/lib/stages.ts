@@ -21,6 +21,9 @@ export class StageFailed extends Error {
   }
 }
 
+/** A run that worked but missed what it measures for: its message is the report, not a stack. */
+export class TargetMissed extends Error {}
+
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -63,7 +66,8 @@ export class Run {
       await body();
     } catch (err) {
       code = 1;
-      if (!(err instanceof StageFailed)) process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      if (err instanceof TargetMissed) process.stderr.write(`${err.message}\n`);
+      else if (!(err instanceof StageFailed)) process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     } finally {
       await this.teardown();
     }
