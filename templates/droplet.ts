@@ -115,7 +115,7 @@ export function dropletFiles(input: DropletInput, connections: AppConnections): 
   const demo = app.source === 'demo';
   const appDir = demo ? DROPLET_PATHS.demoDir : DROPLET_PATHS.srcDir;
   const demoModule = renderDemoApp();
-  // The release's one-off step: the demo's schema, or the git app's releaseCommand (none: no step).
+  // The release's one-off step: the demo's schema, or the git app's releaseCommand (none: only the role's timeout).
   const releaseCommand = demo ? DEMO_RELEASE_COMMAND : app.releaseCommand;
   const file = (path: string, content: string, permissions: FileMode = '0644', owner = root, defer = false): DropletFile =>
     ({ path, owner, permissions, content, defer });
@@ -157,12 +157,13 @@ export function dropletFiles(input: DropletInput, connections: AppConnections): 
     ...(demo
       ? [file(DROPLET_PATHS.demoModule, demoModule), file(DROPLET_PATHS.releaseIdFile, renderDemoReleaseIdFile(demoModule))]
       : [file(DROPLET_PATHS.gitInstallScript, renderGitInstallScript(app), '0755')]),
+    // Always: without a command the unit still sets the app role's statement timeout (the plan's).
+    file(DROPLET_PATHS.releaseStepScript, renderReleaseStepScript(), '0755'),
     ...(releaseCommand === undefined ? [] : [
-      file(DROPLET_PATHS.releaseStepScript, renderReleaseStepScript(), '0755'),
       file(DROPLET_PATHS.releaseCommand, renderReleaseCommand({ workDir: appDir, command: releaseCommand, venvDir: demo ? undefined : DROPLET_PATHS.venvDir }), '0755'),
-      file(DROPLET_PATHS.releaseUnit, renderReleaseUnit(environment, appDir)),
-      file(DROPLET_PATHS.appReleaseDropIn, renderAppReleaseDropIn()),
     ]),
+    file(DROPLET_PATHS.releaseUnit, renderReleaseUnit(environment, appDir, releaseCommand !== undefined)),
+    file(DROPLET_PATHS.appReleaseDropIn, renderAppReleaseDropIn()),
     // The app user's privileges on its database, granted by the admin before any release step.
     file(DROPLET_PATHS.grantScript, renderGrantScript(), '0755'),
     file(DROPLET_PATHS.grantUnit, renderGrantUnit(environment)),

@@ -88,15 +88,18 @@ export function renderReleaseStepScript(): string {
   return renderTemplate('app/release-step.py', {}, '#');
 }
 
-/** `app-release.service`: the step as the app user with the app's environment, before app.service. */
-export function renderReleaseUnit(environment: string, appDir: string): string {
+/**
+ * `app-release.service`: the step as the app user with the app's environment, before app.service; without a
+ * release command it only sets the role's statement timeout.
+ */
+export function renderReleaseUnit(environment: string, appDir: string, hasCommand: boolean): string {
   return renderTemplate('systemd/app-release.service', {
     environment,
     envFile: DROPLET_PATHS.envFile,
     appDir,
     script: DROPLET_PATHS.releaseStepScript,
     releaseIdFile: DROPLET_PATHS.releaseIdFile,
-    command: DROPLET_PATHS.releaseCommand,
+    commandArgs: hasCommand ? ` --command ${DROPLET_PATHS.releaseCommand}` : '',
     timeoutSeconds: RELEASE_STEP_TIMEOUT_SECONDS,
   }, '#');
 }

@@ -109,10 +109,14 @@ describe('release step', () => {
     expect(byName['app-release.service']).toContain('WorkingDirectory=/opt/app/src');
   });
 
-  it('a git app without a releaseCommand has no step: no unit, no requirement, no database at boot', () => {
+  it('a git app without a releaseCommand runs no step, but its release unit still sets the role\'s statement timeout', () => {
     const { releaseCommand: _, ...app } = GIT_APP;
-    const paths = dropletFiles(dropletInput('production', app), EXAMPLE_CONNECTIONS).map((f) => f.path);
-    expect(paths.filter((p) => /release/.test(p))).toEqual([]);
+    const byPath = Object.fromEntries(dropletFiles(dropletInput('production', app), EXAMPLE_CONNECTIONS).map((f) => [f.path, f.content]));
+    expect(byPath['/etc/app/release-command']).toBeUndefined();
+    expect(byPath['/etc/systemd/system/app-release.service']).toContain('ExecStart=/usr/bin/python3 /usr/local/sbin/app-release --release-id-file /opt/app/release-id\n');
+    expect(byPath['/etc/systemd/system/app.service.d/release.conf']).toContain('app-release.service');
+    const withCommand = Object.fromEntries(dropletFiles(dropletInput('production', GIT_APP), EXAMPLE_CONNECTIONS).map((f) => [f.path, f.content]));
+    expect(withCommand['/etc/systemd/system/app-release.service']).toContain('--release-id-file /opt/app/release-id --command /etc/app/release-command\n');
   });
 
   it('fails on a release command of several lines', () => {

@@ -99,17 +99,20 @@ let devFiles: Record<string, string> = {};
  * Run the rendered app-release script as app-release.service does: the env file's variables, the release id
  * file, and a step command (the rendered demo step moved to `workDir`, or a stand-in script).
  */
-async function releaseStep(releaseId: string, command: { workDir: string } | { script: string }, databaseUrl = primaryUrl) {
+async function releaseStep(releaseId: string, command: { workDir: string } | { script: string } | 'none', databaseUrl = primaryUrl) {
   const dir = tempDir('release');
   writeFileSync(path.join(dir, 'app-release'), devFiles['app-release']!);
   writeFileSync(path.join(dir, 'release-id'), `# the release\n${releaseId}\n`);
   const commandFile = path.join(dir, 'release-command');
-  const text = 'workDir' in command
-    ? devFiles['release-command']!.replace("cd '/opt/app/demo'", `cd '${command.workDir}'`)
-    : `#!/bin/sh\n${command.script}\n`;
-  writeFileSync(commandFile, text, { mode: 0o755 });
+  if (command !== 'none') {
+    const text = 'workDir' in command
+      ? devFiles['release-command']!.replace("cd '/opt/app/demo'", `cd '${command.workDir}'`)
+      : `#!/bin/sh\n${command.script}\n`;
+    writeFileSync(commandFile, text, { mode: 0o755 });
+  }
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...parseEnvFile(devFiles['app.env']!), DATABASE_URL: databaseUrl, DATABASE_DIRECT_URL: databaseUrl };
-  return runAsync('/usr/bin/python3', [path.join(dir, 'app-release'), '--release-id-file', path.join(dir, 'release-id'), '--command', commandFile], { env, cwd: dir, timeoutMs: 30_000 });
+  const args = [path.join(dir, 'app-release'), '--release-id-file', path.join(dir, 'release-id'), ...(command === 'none' ? [] : ['--command', commandFile])];
+  return runAsync('/usr/bin/python3', args, { env, cwd: dir, timeoutMs: 30_000 });
 }
 
 /** Run the rendered app-grant script as app-grant.service does: the admin's URL and the app's direct URL. */
@@ -348,6 +351,20 @@ describe('statement timeout on the role (PgBouncer refuses the options startup p
     expect(pgAdmin!("SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE s.setrole = 'app'::regrole AND d.datname = 'app'")).toBe(`statement_timeout=${ms}ms`);
     const r = runAsPostgres(`${PG_BIN}/psql`, ['-h', path.dirname(pgData), '-p', new URL(primaryUrl).port, '-U', 'app', '-d', 'app', '-XAtq', '-c', 'SHOW statement_timeout']);
     expect(r.stdout.trim()).toBe(ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+  });
+});
+
+describe('an app without a release command (a git app with no releaseCommand)', () => {
+  it('still gets the plan\'s statement_timeout on its role, and nothing is run or recorded', async (ctx) => {
+    stack(ctx);
+    pgAdmin!('CREATE DATABASE plain OWNER doadmin');
+    const setting = () => pgAdmin!("SELECT coalesce(array_to_string(setconfig, ','), '') FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE s.setrole = 'app'::regrole AND d.datname = 'plain'");
+    expect(setting()).toBe('');
+    const r = await releaseStep('release-plain', 'none', urlFor('app', 'plain'));
+    expect([r.status, r.stdout]).toEqual([0, expect.stringContaining('app-release: release release-plain: this app has no release command; nothing else to do')]);
+    const ms = Number(parseEnvFile(devFiles['app.env']!).DB_STATEMENT_TIMEOUT_SECONDS) * 1000;
+    expect(setting()).toBe(`statement_timeout=${ms}ms`);
+    expect(pgAdmin!("SELECT count(*) FROM pg_tables WHERE tablename = 'platform_releases'", 'plain')).toBe('0');
   });
 });
 

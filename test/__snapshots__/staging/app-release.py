@@ -63,7 +63,7 @@ def set_role_timeout(cur):
 def main():
     parser = argparse.ArgumentParser(description="Run the release's one-off step once per release across the fleet.")
     parser.add_argument("--release-id-file", required=True, help="file holding the release id (commit SHA or demo hash)")
-    parser.add_argument("--command", required=True, help="executable that runs the step; the environment is passed on")
+    parser.add_argument("--command", help="executable that runs the step; the environment is passed on (none: only the role's timeout)")
     args = parser.parse_args()
 
     try:
@@ -94,6 +94,9 @@ def main():
             cur.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
             # Under the lock: two droplets altering the role at once would collide ("tuple concurrently updated").
             set_role_timeout(cur)
+            if args.command is None:
+                log(f"release {release_id}: this app has no release command; nothing else to do")
+                return 0
             cur.execute(CREATE_TABLE)
             cur.execute("SELECT applied_by, applied_at FROM platform_releases WHERE release_id = %s", (release_id,))
             done = cur.fetchone()
