@@ -106,7 +106,7 @@ export class Run {
     }
   }
 
-    /** Register a cleanup; it runs at teardown, newest first. */
+  /** Register a cleanup; it runs at teardown, newest first. */
   onTeardown(name: string, fn: () => Promise<void>, timeoutMs = 30_000): void {
     this.teardowns.push({ name, fn, timeoutMs });
   }
