@@ -118,6 +118,8 @@ export const DROPLET_CONSTANTS = {
    * answers are logged at the share that keeps even this rate at or below the design request rate.
    */
   nginxShedPerSecondPerVcpu: 100_000,
+  /** Metric types whose per-worker files child_exit folds (templates/gunicorn/gunicorn.conf.py): counter, histogram, summary. */
+  foldedMetricTypes: 3,
 } as const;
 
 const C = { ...SHARED_CONSTANTS, ...DROPLET_CONSTANTS };
@@ -201,6 +203,12 @@ export interface DropletTuning {
    * inside the worker's file reserve.
    */
   readonly clientPoolFiles: number;
+  /**
+   * Prometheus multiprocess files a /metrics scrape reads at most, however long the droplet runs: one per
+   * folded type for each live worker, plus the merged file of each type that gunicorn.conf.py's child_exit
+   * folds dead workers into.
+   */
+  readonly metricFilesMax: number;
   readonly memory: {
     readonly budgetMib: number;
     readonly availableMib: number;
@@ -389,6 +397,7 @@ export function dropletTuning(config: EnvironmentConfig, size: DropletSize, conc
     },
     cache: { maxConnections: C.cachePoolPerProcess, timeoutSeconds: C.cacheTimeoutSeconds },
     clientPoolFiles,
+    metricFilesMax: (workers + 1) * C.foldedMetricTypes,
     logs,
     memory: { budgetMib: memoryBudgetMib, availableMib: Math.floor(size.memoryMib * C.memoryBudgetShare) },
     drain: {

@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DROPLET_CONSTANTS } from '../../config/plan/droplet.js';
 import { rendered } from '../templates/fixtures.js';
 import { pythonHas, PYTHON, removeTempDirs, requireTools, run, tempDir } from './tools.js';
 
@@ -38,6 +39,8 @@ describe('metric files of recycled workers', () => {
     console.log(`scrape after 1 h: ${(hour.scrapeSeconds * 1000).toFixed(2)} ms (${hour.files} files); after 168 h: ${(week.scrapeSeconds * 1000).toFixed(2)} ms (${week.files} files); ` +
       `without folding after 168 h: ${(unfolded.scrapeSeconds * 1000).toFixed(2)} ms (${unfolded.files} files)`);
     expect(week.files).toBe(hour.files);
+    // Within the plan's bound for 2 workers (the plan report's "metric files" row).
+    expect(week.files).toBeLessThanOrEqual((2 + 1) * DROPLET_CONSTANTS.foldedMetricTypes);
     expect(week.scrapeSeconds).toBeLessThanOrEqual(2 * hour.scrapeSeconds);
     expect(week.reported).toBe(week.served);
     expect(hour.reported).toBe(hour.served);
