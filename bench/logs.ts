@@ -15,10 +15,12 @@
  */
 import { appendFileSync, chownSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { bootBox, type Box } from '../box/box.js';
 import { sleep } from '../box/lib/proc.js';
 import { log, Run, TargetMissed } from '../box/lib/stages.js';
+import { DROPLET_CONSTANTS } from '../config/plan/droplet.js';
 import { runStep } from './load.js';
 import { machineFacts } from './stats.js';
 
@@ -74,19 +76,25 @@ function prefill(box: Box): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const i = argv.indexOf('--rate');
-  const rateArg = i >= 0 ? Number(argv[i + 1]) : undefined;
-  if (rateArg !== undefined && !(Number.isInteger(rateArg) && rateArg > 0)) {
-    process.stderr.write(`logs: --rate must be a whole number of requests/s, got ${JSON.stringify(argv[i + 1])}\n`);
+  let args;
+  try {
+    args = parseArgs({ args: argv, options: { rate: { type: 'string' } }, allowPositionals: true });
+  } catch (err) {
+    process.stderr.write(`logs: ${(err as Error).message}\n`);
     return 2;
   }
-  const target = argv.filter((a, j) => !a.startsWith('--') && argv[j - 1] !== '--rate')[0] ?? 'box';
+  const rateArg = args.values.rate === undefined ? undefined : Number(args.values.rate);
+  if (rateArg !== undefined && !(Number.isInteger(rateArg) && rateArg > 0)) {
+    process.stderr.write(`logs: --rate must be a whole number of requests/s, got ${JSON.stringify(args.values.rate)}\n`);
+    return 2;
+  }
+  const target = args.positionals[0] ?? 'box';
   const command = `npm run logs${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const r = new Run('logs');
   return r.execute('logs', async () => {
     const box = await bootBox(r, target);
     const logs = box.env.plan.tuning.logs;
-    const designRequestsPerSecond = Math.round(box.env.plan.tuning.concurrentRequests / box.env.config.capacity.typicalRequestSeconds);
+    const designRequestsPerSecond = Math.round(logs.designRequestsPerSecond);
     const rate = rateArg ?? designRequestsPerSecond;
     const checkSeconds = logs.rotateCheckMinutes * 60;
     const loadSeconds = PREFILL_AFTER_SECONDS + 2 * checkSeconds + 30;
@@ -139,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
     // Growth of the new live file: what the load wrote (the prefill is gone with the rotation).
     const growth = afterRotation.length > 1 ? (afterRotation.at(-1)!.liveBytes - afterRotation[0]!.liveBytes) / (afterRotation.at(-1)!.t - afterRotation[0]!.t) : 0;
     const achievedRate = result.requestsPerSecond;
-    const plannedGrowth = achievedRate * (logs.designBytesPerSecond / designRequestsPerSecond) * logs.sampleShare;
+    const plannedGrowth = achievedRate * DROPLET_CONSTANTS.accessLogLineBytes * logs.sampleShare;
     const checks = {
       rotatedWithinOneCheck: firstRotation >= 0 && samples[firstRotation]!.t - PREFILL_AFTER_SECONDS <= checkSeconds + 10,
       // At rest the plan's count; while logrotate works, the file being compressed and the one about to go

@@ -220,8 +220,12 @@ export interface DropletTuning {
    */
   readonly logs: {
     readonly diskBudgetMib: number;
+    /** Requests/s at design load (in flight / typical request time): what the log budget is sized for. */
+    readonly designRequestsPerSecond: number;
     /** Access log at design load, all requests logged. */
     readonly designBytesPerSecond: number;
+    /** The rate rotation is checked for: twice the design bytes (every answer of the app a 5xx, plus sheds). */
+    readonly worstBytesPerSecond: number;
     /** Share of non-5xx requests logged: 1, or less to keep retentionHours within the budget. */
     readonly sampleShare: number;
     /**
@@ -429,7 +433,7 @@ export function planLogs(size: DropletSize, requestsPerSecond: number): DropletT
   // worst rate: every answer of the app a 5xx (never sampled) plus the sampled sheds, twice the design bytes.
   const worstBytesPerSecond = 2 * designBytesPerSecond;
   const rotateCheckMinutes = Math.max(1, Math.min(C.maxLogCheckMinutes, Math.floor((rotateMaxMib * 1024 * 1024) / worstBytesPerSecond / 60)));
-  return { diskBudgetMib, designBytesPerSecond, sampleShare, shedSampleShare, retentionHours: C.logRetentionHours, rotateMaxMib, rotateKeep: C.logRotateKeep, rotateCheckMinutes, journalMaxMib };
+  return { diskBudgetMib, designRequestsPerSecond: requestsPerSecond, designBytesPerSecond, worstBytesPerSecond, sampleShare, shedSampleShare, retentionHours: C.logRetentionHours, rotateMaxMib, rotateKeep: C.logRotateKeep, rotateCheckMinutes, journalMaxMib };
 }
 
 /** What a droplet's tuning cannot honour: slow requests the LB would cut, client pools past the file reserve. */
